@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { MicroUsd } from './money.ts';
+
+export type AuditDecision = 'allowed' | 'refused';
+
+/**
+ * One row per proxied or refused vendor request. Never holds a secret: only key ids, the
+ * request line, the outcome and the money. Rows are chained by hash so tampering is detectable.
+ */
+export interface AuditEntry {
+  at: number;
+  vaultKeyId: string | null;
+  rootKeyId: string | null;
+  metadata: Record<string, string>;
+  vendor: string;
+  method: string;
+  path: string;
+  status: number;
+  decision: AuditDecision;
+  /** `keyleash_…` refusal code, or what happened upstream (`upstream_5xx_kept`, `timeout_kept`, …). */
+  reason: string | null;
+  reservedMicros: MicroUsd;
+  settledMicros: MicroUsd;
+  upstreamRequestId: string | null;
+  idempotencyKey: string | null;
+  latencyMs: number;
+  /** Keyleash-Agent / -Run-Id / -Tool / -Tool-Call-Id as sent by an adapter. */
+  attribution: Record<string, string>;
+}
+
+export interface AuditRecord extends AuditEntry {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Canonical serialisation: fixed field order, so any store computes the same hash. */
+export function auditHash(prevHash: string, entry: AuditEntry): string {
+  const canonical = JSON.stringify([
+    prevHash,
+    entry.at,
+    entry.vaultKeyId,
+    entry.rootKeyId,
+    sortedObject(entry.metadata),
+    entry.vendor,
+    entry.method,
+    entry.path,
+    entry.status,
+    entry.decision,
+    entry.reason,
+    entry.reservedMicros,
+    entry.settledMicros,
+    entry.upstreamRequestId,
+    entry.idempotencyKey,
+    entry.latencyMs,
+    sortedObject(entry.attribution),
+  ]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function sortedObject(record: Record<string, string>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export type ChainCheck = { ok: true; rows: number } | { ok: false; rows: number; brokenAtSeq: number; reason: string };
+
+/** Walks rows in seq order and recomputes every link. */
+export function verifyAuditChain(rows: Iterable<AuditRecord>): ChainCheck {
+  let prev = GENESIS_HASH;
+  let count = 0;
+  for (const row of rows) {
+    count += 1;
+    if (row.prevHash !== prev) return { ok: false, rows: count, brokenAtSeq: row.seq, reason: 'prev_hash does not match the previous row' };
+    if (auditHash(row.prevHash, row) !== row.hash) return { ok: false, rows: count, brokenAtSeq: row.seq, reason: 'row content does not match its hash' };
+    prev = row.hash;
+  }
+  return { ok: true, rows: count };
+}

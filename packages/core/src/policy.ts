@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { parseEndpointPattern } from './endpoint-pattern.ts';
+import { microsToUsd, usdToMicros, type MicroUsd } from './money.ts';
+
+export const VENDOR_NAMES = ['stripe', 'twilio'] as const;
+export type VendorName = (typeof VENDOR_NAMES)[number];
+
+function isExactUsd(usd: number): boolean {
+  try {
+    usdToMicros(usd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const usdAmount = z.number().nonnegative().max(1e9).refine(isExactUsd, { message: 'USD amounts have at most 6 decimals' });
+
+const endpointPatternText = z.string().superRefine((text, ctx) => {
+  const parsed = parseEndpointPattern(text);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
+
+const durationText = z.string().refine((text) => parseDuration(text) !== undefined, {
+  message: 'expires_in is a duration like "30m", "8h", "24h" or "7d"',
+});
+
+const metadataSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'metadata field names are 1-64 of A-Z a-z 0-9 _ . -'), z.string().max(500))
+  .refine((m) => Object.keys(m).length <= 50, { message: 'at most 50 metadata fields' });
+
+/**
+ * How a capped key treats an endpoint that can move money but has no price formula:
+ * `"free"` (the operator vouches it costs nothing) or a fixed USD price per call.
+ */
+const unpricedSchema = z.record(endpointPatternText, z.union([z.literal('free'), usdAmount]));
+
+/** The policy fields shared by a root key's issue request and a child's derive request. */
+const policyFields = {
+  daily_usd_cap: usdAmount.nullable(),
+  total_usd_cap: usdAmount.nullable(),
+  allowed_endpoints: z.array(endpointPatternText).min(1, 'allow at least one endpoint').max(200),
+  expires_in: durationText,
+  expires_at: z.iso.datetime({ offset: true, message: 'expires_at is an RFC 3339 timestamp' }),
+  rate_limit: z.object({ requests_per_minute: z.number().int().positive().max(1_000_000) }).strict().nullable(),
+  metadata: metadataSchema,
+  unpriced: unpricedSchema,
+  /** Connected accounts the key may act for via `Stripe-Account`; empty = the platform account only. */
+  stripe_accounts: z.array(z.string().regex(/^acct_[A-Za-z0-9]+$/, 'Stripe account ids look like acct_…')).max(100),
+};
+
+function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
+  if (body.expires_in !== undefined && body.expires_at !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'give expires_in or expires_at, not both' });
+  }
+}
+
+/** `POST /api/vault_keys` by the admin: a root key. Caps and expiry must be stated explicitly. */
+export const IssueKeyRequest = z
+  .object({
+    vendor: z.enum(VENDOR_NAMES),
+    daily_usd_cap: policyFields.daily_usd_cap,
+    total_usd_cap: policyFields.total_usd_cap.default(null),
+    allowed_endpoints: policyFields.allowed_endpoints,
+    expires_in: policyFields.expires_in.optional(),
+    expires_at: policyFields.expires_at.optional(),
+    rate_limit: policyFields.rate_limit.default(null),
+    metadata: policyFields.metadata.default({}),
+    unpriced: policyFields.unpriced.default({}),
+    stripe_accounts: policyFields.stripe_accounts.default([]),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    exactlyOneExpiry(body, ctx);
+    if (body.expires_in === undefined && body.expires_at === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'a key needs an expiry: expires_in (e.g. "24h") or expires_at' });
+    }
+  });
+export type IssueKeyRequest = z.infer<typeof IssueKeyRequest>;
+
+/**
+ * `POST /api/vault_keys` with `parent_vault_key`: a child. Every omitted field is inherited from
+ * the parent (so a child is never accidentally wider than asked); `vendor` may be given but must match.
+ */
+export const DeriveKeyRequest = z
+  .object({
+    parent_vault_key: z.string().min(1),
+    vendor: z.enum(VENDOR_NAMES).optional(),
+    daily_usd_cap: policyFields.daily_usd_cap.optional(),
+    total_usd_cap: policyFields.total_usd_cap.optional(),
+    allowed_endpoints: policyFields.allowed_endpoints.optional(),
+    expires_in: policyFields.expires_in.optional(),
+    expires_at: policyFields.expires_at.optional(),
+    rate_limit: policyFields.rate_limit.optional(),
+    metadata: policyFields.metadata.optional(),
+    unpriced: policyFields.unpriced.optional(),
+    stripe_accounts: policyFields.stripe_accounts.optional(),
+  })
+  .strict()
+  .superRefine(exactlyOneExpiry);
+export type DeriveKeyRequest = z.infer<typeof DeriveKeyRequest>;
+
+/** The policy as keyleash holds it: money in micro-USD, expiry as an instant. */
+export interface Policy {
+  vendor: VendorName;
+  dailyCapMicros: MicroUsd | null;
+  totalCapMicros: MicroUsd | null;
+  allowedEndpoints: string[];
+  expiresAt: number;
+  rateLimitPerMinute: number | null;
+  metadata: Record<string, string>;
+  unpriced: Record<string, 'free' | MicroUsd>;
+  stripeAccounts: string[];
+}
+
+export function expiryFrom(body: { expires_in?: string | undefined; expires_at?: string | undefined }, now: number): number | undefined {
+  if (body.expires_at !== undefined) return Date.parse(body.expires_at);
+  if (body.expires_in !== undefined) return now + parseDuration(body.expires_in)!;
+  return undefined;
+}
+
+export function unpricedToMicros(unpriced: Record<string, 'free' | number>): Record<string, 'free' | MicroUsd> {
+  return Object.fromEntries(
+    Object.entries(unpriced).map(([pattern, price]) => [pattern, price === 'free' ? 'free' : usdToMicros(price)]),
+  );
+}
+
+export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Policy {
+  return {
+    vendor: body.vendor,
+    dailyCapMicros: body.daily_usd_cap === null ? null : usdToMicros(body.daily_usd_cap),
+    totalCapMicros: body.total_usd_cap === null ? null : usdToMicros(body.total_usd_cap),
+    allowedEndpoints: body.allowed_endpoints,
+    expiresAt: expiryFrom(body, now)!,
+    rateLimitPerMinute: body.rate_limit?.requests_per_minute ?? null,
+    metadata: body.metadata,
+    unpriced: unpricedToMicros(body.unpriced),
+    stripeAccounts: body.stripe_accounts,
+  };
+}
+
+/** The public JSON shape of a policy: the same snake_case fields as at issue. */
+export interface PolicyJson {
+  vendor: VendorName;
+  daily_usd_cap: number | null;
+  total_usd_cap: number | null;
+  allowed_endpoints: string[];
+  expires_at: string;
+  rate_limit: { requests_per_minute: number } | null;
+  metadata: Record<string, string>;
+  unpriced: Record<string, 'free' | number>;
+  stripe_accounts: string[];
+}
+
+export function policyToJson(policy: Policy): PolicyJson {
+  return {
+    vendor: policy.vendor,
+    daily_usd_cap: policy.dailyCapMicros === null ? null : microsToUsd(policy.dailyCapMicros),
+    total_usd_cap: policy.totalCapMicros === null ? null : microsToUsd(policy.totalCapMicros),
+    allowed_endpoints: policy.allowedEndpoints,
+    expires_at: new Date(policy.expiresAt).toISOString(),
+    rate_limit: policy.rateLimitPerMinute === null ? null : { requests_per_minute: policy.rateLimitPerMinute },
+    metadata: policy.metadata,
+    unpriced: Object.fromEntries(
+      Object.entries(policy.unpriced).map(([pattern, price]) => [pattern, price === 'free' ? 'free' : microsToUsd(price)]),
+    ),
+    stripe_accounts: policy.stripeAccounts,
+  };
+}
+
+/** zod issues as sentences naming the field: what the API returns on a 400. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const where = issue.path.length ? issue.path.join('.') : 'body';
+    return `${where}: ${issue.message}`;
+  });
+}

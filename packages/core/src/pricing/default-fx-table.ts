@@ -1,0 +1,66 @@
+/**
+ * The FX table keyleash ships with. Approximate reference rates, dated; an operator replaces it
+ * with their own (validated by parseFxTable). Values: USD per ONE major unit, decimal strings.
+ */
+import type { FxTable } from './currency.ts';
+import { deepFreeze } from './table-schema.ts';
+
+export const DEFAULT_FX_TABLE = deepFreeze({
+  as_of: '2026-11-01',
+  source:
+    'keyleash built-in defaults: approximate reference rates (USD per one major unit) for budgeting, not market data. ' +
+    'The operator should replace this table with current rates from their own source.',
+  usd_per_unit: {
+    usd: '1',
+    eur: '1.08',
+    gbp: '1.27',
+    chf: '1.13',
+    jpy: '0.0066',
+    cny: '0.14',
+    hkd: '0.128',
+    twd: '0.031',
+    krw: '0.00073',
+    sgd: '0.75',
+    inr: '0.012',
+    idr: '0.000063',
+    myr: '0.22',
+    thb: '0.029',
+    php: '0.0175',
+    vnd: '0.000040',
+    aud: '0.66',
+    nzd: '0.60',
+    cad: '0.73',
+    mxn: '0.055',
+    brl: '0.18',
+    ars: '0.001',
+    clp: '0.00105',
+    cop: '0.00025',
+    pen: '0.27',
+    sek: '0.095',
+    nok: '0.093',
+    dkk: '0.145',
+    isk: '0.0072',
+    pln: '0.25',
+    czk: '0.043',
+    huf: '0.0028',
+    ron: '0.22',
+    bgn: '0.55',
+    try: '0.025',
+    ils: '0.27',
+    aed: '0.2723',
+    sar: '0.2667',
+    qar: '0.2747',
+    kwd: '3.25',
+    bhd: '2.65',
+    omr: '2.60',
+    jod: '1.41',
+    tnd: '0.32',
+    egp: '0.020',
+    zar: '0.055',
+    ngn: '0.00065',
+    kes: '0.0077',
+    ugx: '0.00027',
+    xof: '0.00165',
+    xaf: '0.00165',
+  },
+} as const satisfies FxTable);

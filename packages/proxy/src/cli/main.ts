@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { CliError, type CliConnection } from './api-client.ts';
+import { registerAuditCommands } from './audit.ts';
+import { registerKeyCommands } from './keys.ts';
+import { serve } from './serve.ts';
+import { registerSpendCommand } from './spend.ts';
+
+const program = new Command('keyleash')
+  .description('keyleash: a credential proxy for AI agents (vault keys with caps, scopes, expiry, child keys and an audit log)')
+  .option('--url <url>', 'the keyleash server for management commands (env KEYLEASH_URL)', process.env.KEYLEASH_URL ?? 'http://127.0.0.1:8787')
+  .option('--admin-token <token>', 'admin token (env KEYLEASH_ADMIN_TOKEN)');
+
+const connection = (): CliConnection => {
+  const options = program.opts<{ url: string; adminToken?: string }>();
+  return { url: options.url, adminToken: options.adminToken ?? process.env.KEYLEASH_ADMIN_TOKEN };
+};
+
+program
+  .command('serve')
+  .description('run the proxy')
+  .option('--port <port>', 'port (env KEYLEASH_PORT, default 8787)')
+  .option('--host <host>', 'interface (env KEYLEASH_HOST, default 127.0.0.1)')
+  .option('--store <url>', 'sqlite:<path> (default sqlite:./.keyleash/keyleash.db) or postgres://… (env KEYLEASH_STORE)')
+  .option('--upstream <host=url>', 'send a vendor host elsewhere, e.g. api.stripe.com=http://127.0.0.1:12111 (repeatable; env KEYLEASH_UPSTREAMS)', (v: string, p: string[] = []) => [...p, v])
+  .option('--fx-table <file>', 'replace the dated FX table (JSON; env KEYLEASH_FX_TABLE)')
+  .option('--max-key-depth <n>', 'how deep child keys may nest (default 5)')
+  .action(serve);
+
+registerKeyCommands(program, connection);
+registerAuditCommands(program, connection);
+registerSpendCommand(program, connection);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`keyleash: ${error instanceof CliError || error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import pino from 'pino';
+import { resolveServeConfig, type ServeFlags } from '../config.ts';
+import { createKeyleash } from '../server.ts';
+import { openStore } from '../stores/open-store.ts';
+
+export async function serve(flags: ServeFlags): Promise<void> {
+  const config = resolveServeConfig(flags, process.env);
+  const logger = pino({ level: process.env.KEYLEASH_LOG_LEVEL ?? 'info' });
+  const store = await openStore(config.storeUrl);
+  const keyleash = createKeyleash({
+    store,
+    adminToken: config.adminToken,
+    upstreams: config.upstreams,
+    fxTable: config.fxTable,
+    maxKeyDepth: config.maxKeyDepth,
+    logger,
+  });
+  await new Promise<void>((resolve, reject) => {
+    keyleash.server.once('error', reject);
+    keyleash.server.listen(config.port, config.host, resolve);
+  });
+  const address = keyleash.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  // Printed, not logged: the operator needs it once, and logs must never hold a secret.
+  if (config.adminTokenGenerated) {
+    process.stdout.write(
+      `\nNo KEYLEASH_ADMIN_TOKEN was set, so this run generated one (it changes on restart):\n\n  export KEYLEASH_ADMIN_TOKEN=${config.adminToken}\n\n`,
+    );
+  }
+  process.stdout.write(
+    `keyleash listening on ${url} (store: ${store.kind})\n` +
+      `Make your first key:  KEYLEASH_URL=${url} pnpm keyleash keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
+  );
+  for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID']) {
+    if (!process.env[vendor]) logger.warn(`${vendor} is not set: requests for that vendor will be refused until it is`);
+  }
+  const stop = async () => {
+    await keyleash.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, parseFxTable, type FxTable } from '@keyleash/core';
+import { DEFAULT_STORE_URL } from './stores/open-store.ts';
+import { parseUpstreamOverrides } from './pipeline/upstreams.ts';
+
+export interface ServeFlags {
+  port?: string;
+  host?: string;
+  store?: string;
+  upstream?: string[];
+  fxTable?: string;
+  maxKeyDepth?: string;
+}
+
+export interface ServeConfig {
+  port: number;
+  host: string;
+  storeUrl: string;
+  upstreams: Map<string, string>;
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  fxTable: FxTable;
+  maxKeyDepth: number;
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<string, string | undefined>>): ServeConfig {
+  const port = Number(flags.port ?? env.KEYLEASH_PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port / KEYLEASH_PORT: "${flags.port ?? env.KEYLEASH_PORT}" is not a port number`);
+  const upstreamEntries = [...(env.KEYLEASH_UPSTREAMS ?? '').split(',').filter((s) => s.trim()), ...(flags.upstream ?? [])];
+  const generated = !env.KEYLEASH_ADMIN_TOKEN;
+  const fxPath = flags.fxTable ?? env.KEYLEASH_FX_TABLE;
+  let fxTable: FxTable = DEFAULT_FX_TABLE;
+  if (fxPath) {
+    const parsed = parseFxTable(JSON.parse(readFileSync(fxPath, 'utf8')));
+    if (!parsed.ok) throw new Error(`--fx-table ${fxPath}:\n  ${parsed.problems.join('\n  ')}`);
+    fxTable = parsed.table;
+  }
+  const maxKeyDepth = Number(flags.maxKeyDepth ?? env.KEYLEASH_MAX_KEY_DEPTH ?? DEFAULT_MAX_KEY_DEPTH);
+  if (!Number.isInteger(maxKeyDepth) || maxKeyDepth < 0) throw new Error('--max-key-depth must be a whole number');
+  return {
+    port,
+    host: flags.host ?? env.KEYLEASH_HOST ?? '127.0.0.1',
+    storeUrl: flags.store ?? env.KEYLEASH_STORE ?? DEFAULT_STORE_URL,
+    upstreams: parseUpstreamOverrides(upstreamEntries),
+    adminToken: env.KEYLEASH_ADMIN_TOKEN ?? `kla_${randomBytes(24).toString('base64url')}`,
+    adminTokenGenerated: generated,
+    fxTable,
+    maxKeyDepth,
+  };
+}

@@ -1,0 +1,44 @@
+import { keyStatus, parseVaultKey, refusal, secretMatches, type Refusal, type Store, type VaultKeyRecord } from '@keyleash/core';
+
+export type Authentication = { ok: true; chain: VaultKeyRecord[] } | { ok: false; refusal: Refusal; keyId: string | null };
+
+/**
+ * Finds the presented vault key and its ancestors, checks the secret in constant time, and
+ * refuses a key that is (or whose ancestor is) revoked or expired. Read fresh from the store on
+ * every request: no cache may serve a revoked key. (`admit` re-checks atomically later.)
+ */
+export async function authenticate(presented: string | undefined, store: Store, now: number): Promise<Authentication> {
+  if (presented === undefined) {
+    return { ok: false, keyId: null, refusal: refusal('keyleash_missing_key', 'Refused: no vault key was presented. Use the vault key keyleash issued for this agent as the API key.') };
+  }
+  const parts = parseVaultKey(presented);
+  if (!parts) {
+    return {
+      ok: false,
+      keyId: null,
+      refusal: refusal('keyleash_unknown_key', 'Refused: the API key is not a keyleash vault key (vk_…). Agents get vault keys from keyleash, never the real vendor secret.'),
+    };
+  }
+  const chain = await store.getKeyChain(parts.id);
+  const key = chain[0];
+  if (!key || !secretMatches(parts.secret, key.secretHash)) {
+    return { ok: false, keyId: key ? key.id : null, refusal: refusal('keyleash_unknown_key', `Refused: vault key vk_${parts.id}_… is not known to this keyleash. Check the key; do not retry with it.`) };
+  }
+  const inactive = inactiveLink(chain, now);
+  if (inactive) return { ok: false, keyId: key.id, refusal: inactive };
+  return { ok: true, chain };
+}
+
+export function inactiveLink(chain: readonly VaultKeyRecord[], now: number): Refusal | undefined {
+  const key = chain[0]!;
+  for (const link of chain) {
+    const status = keyStatus(link, now);
+    if (status === 'active') continue;
+    const whose = link === key ? `vault key ${key.id}` : `vault key ${key.id}'s ancestor ${link.id}`;
+    if (status === 'revoked') {
+      return refusal('keyleash_key_revoked', `Refused: ${whose} was revoked at ${new Date(link.revokedAt!).toISOString()}. Do not retry; ask for a new key.`, { key_id: link.id });
+    }
+    return refusal('keyleash_key_expired', `Refused: ${whose} expired at ${new Date(link.policy.expiresAt).toISOString()}. Do not retry; ask for a new key.`, { key_id: link.id });
+  }
+  return undefined;
+}

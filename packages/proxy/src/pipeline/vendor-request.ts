@@ -1,0 +1,289 @@
+/**
+ * The hot path, top to bottom: authenticate -> check scope -> price -> reserve -> forward ->
+ * settle -> audit. Every refusal is answered in the vendor's own error shape and reaches no
+ * upstream; every admitted request has a durable reservation before a byte goes upstream.
+ */
+import type { ServerResponse } from 'node:http';
+import { anyPatternMatches, refusal, type AuditEntry, type Refusal, type Store, type VaultKeyRecord } from '@keyleash/core';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.ts';
+import type { InboundRequest, Pricing, UpstreamAnswer, Vendor, VendorSecrets } from '../vendors/vendor.ts';
+import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
+import { describeAdmissionRefusal } from './admission-refusal.ts';
+import { readAttribution } from './attribution.ts';
+import { authenticate } from './authenticate.ts';
+import type { CompiledPolicies } from './compiled-policy.ts';
+import { decideUnpriced } from './unpriced.ts';
+import type { Upstreams } from './upstreams.ts';
+
+export interface PipelineDeps {
+  store: Store;
+  upstreams: Upstreams;
+  policies: CompiledPolicies;
+  secrets: (vendor: Vendor) => VendorSecrets | undefined;
+  metrics: Metrics;
+  logger: Logger;
+  clock: () => number;
+}
+
+/** What the request looked like, for the audit row whatever happens to it. */
+interface RequestFacts {
+  vendor: Vendor;
+  inbound: InboundRequest;
+  startedAt: number;
+  startedHr: bigint;
+  attribution: Record<string, string>;
+}
+
+function elapsedMs(facts: RequestFacts): number {
+  return Math.round(Number(process.hrtime.bigint() - facts.startedHr) / 1e6);
+}
+
+function baseAudit(facts: RequestFacts, key: VaultKeyRecord | null, keyId: string | null): Omit<AuditEntry, 'status' | 'decision' | 'reason' | 'reservedMicros' | 'settledMicros'> {
+  return {
+    at: facts.startedAt,
+    vaultKeyId: key?.id ?? keyId,
+    rootKeyId: key?.rootId ?? null,
+    metadata: key?.policy.metadata ?? {},
+    vendor: facts.vendor.name,
+    method: facts.inbound.method,
+    // the raw path (no query string: it may carry customer data) truncated for the audit
+    path: facts.inbound.rawPath.slice(0, 512),
+    upstreamRequestId: null,
+    idempotencyKey: facts.vendor.idempotencyKey(facts.inbound)?.slice(0, 255) ?? null,
+    latencyMs: elapsedMs(facts),
+    attribution: facts.attribution,
+  };
+}
+
+async function refuse(deps: PipelineDeps, res: ServerResponse, facts: RequestFacts, refused: Refusal, key: VaultKeyRecord | null, keyId: string | null) {
+  const rendered = facts.vendor.renderRefusal(refused);
+  deps.metrics.requests.inc({ vendor: facts.vendor.name, decision: 'refused', code: refused.code });
+  try {
+    await deps.store.appendAudit({ ...baseAudit(facts, key, keyId), status: rendered.status, decision: 'refused', reason: refused.code, reservedMicros: 0, settledMicros: 0 });
+  } catch (error) {
+    deps.metrics.storeErrors.inc({ operation: 'audit' });
+    deps.logger.error({ err: error, code: refused.code }, 'could not write the audit row of a refusal');
+  }
+  res.writeHead(rendered.status, rendered.headers);
+  res.end(rendered.body);
+}
+
+export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, inbound: InboundRequest, res: ServerResponse): Promise<void> {
+  const now = deps.clock();
+  const facts: RequestFacts = { vendor, inbound, startedAt: now, startedHr: process.hrtime.bigint(), attribution: readAttribution(inbound.headers) };
+
+  // 1. authenticate: the key and every ancestor exist, match, and are neither revoked nor expired
+  let auth;
+  try {
+    auth = await authenticate(vendor.presentedVaultKey(inbound.headers), deps.store, now);
+  } catch (error) {
+    return storeUnavailable(deps, res, facts, error);
+  }
+  if (!auth.ok) return refuse(deps, res, facts, auth.refusal, null, auth.keyId);
+  const chain = auth.chain;
+  const key = chain[0]!;
+  if (key.policy.vendor !== vendor.name) {
+    return refuse(deps, res, facts, refusal('keyleash_vendor_mismatch', `Refused: vault key ${key.id} is a ${key.policy.vendor} key and cannot call ${vendor.name}. Use a ${vendor.name} key.`), key, key.id);
+  }
+
+  // 2. scope: a safely normalised path inside the allowlist, vendor-specific header rules
+  const route = vendor.route(inbound);
+  if ('code' in route) return refuse(deps, res, facts, route, key, key.id);
+  const policy = deps.policies.get(key);
+  if (!anyPatternMatches(policy.allowed, inbound.method, route.segments)) {
+    return refuse(
+      deps,
+      res,
+      facts,
+      refusal(
+        'keyleash_endpoint_not_allowed',
+        `Refused: ${inbound.method} ${route.path} is not in vault key ${key.id}'s allowed endpoints (${key.policy.allowedEndpoints.join(', ')}). Do not retry; this key cannot call it.`,
+      ),
+      key,
+      key.id,
+    );
+  }
+  const headerRefusal = vendor.checkHeaders?.(inbound, key);
+  if (headerRefusal) return refuse(deps, res, facts, headerRefusal, key, key.id);
+
+  const secrets = deps.secrets(vendor);
+  if (!secrets) {
+    return refuse(
+      deps,
+      res,
+      facts,
+      refusal('keyleash_upstream_not_configured', `Refused: this keyleash has no ${vendor.name} secret configured (${vendor.secretEnv.join(' / ')}). An operator must set it.`),
+      key,
+      key.id,
+    );
+  }
+
+  // 3. price: before anything is sent, and possibly by asking the vendor with the real secret
+  let pricing: Pricing;
+  try {
+    pricing = await vendor.price(inbound, route, {
+      key,
+      store: deps.store,
+      lookup: async (lookup) => {
+        const answer = await deps.upstreams.request(lookup.host, {
+          method: 'GET',
+          path: lookup.path,
+          headers: { ...vendor.lookupHeaders(secrets), ...lookup.headers, accept: 'application/json' },
+        });
+        const text = await answer.body.text();
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = null;
+        }
+        return { status: answer.statusCode, json };
+      },
+    });
+  } catch (error) {
+    deps.logger.warn({ err: error, vendor: vendor.name, path: route.path }, 'pricing failed');
+    return refuse(
+      deps,
+      res,
+      facts,
+      refusal('keyleash_upstream_unreachable', `Refused: keyleash could not price ${inbound.method} ${route.path} because a lookup at ${vendor.name} failed. Nothing was sent; retry later.`),
+      key,
+      key.id,
+    );
+  }
+  let micros = 0;
+  switch (pricing.kind) {
+    case 'refused':
+      return refuse(deps, res, facts, pricing.refusal, key, key.id);
+    case 'free':
+      break;
+    case 'priced':
+      micros = pricing.micros;
+      break;
+    case 'unpriced': {
+      const decision = decideUnpriced(chain, policy.unpriced, inbound.method, route.segments, pricing.label);
+      if (!decision.ok) return refuse(deps, res, facts, decision.refusal, key, key.id);
+      micros = decision.micros;
+      break;
+    }
+  }
+
+  // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
+  const idempotencyKey = vendor.idempotencyKey(inbound);
+  let admission;
+  const reserveStarted = process.hrtime.bigint();
+  try {
+    admission = await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey });
+  } catch (error) {
+    return storeUnavailable(deps, res, facts, error);
+  } finally {
+    deps.metrics.reservationSeconds.observe(Number(process.hrtime.bigint() - reserveStarted) / 1e9);
+  }
+  if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id), key, key.id);
+
+  // 5. forward: the real secret in place of the vault key; nothing of keyleash's goes upstream
+  const settleFromBody = pricing.kind === 'priced' && pricing.settle !== undefined && !admission.idempotentReplay;
+  const headers = vendor.upstreamHeaders(inbound, secrets);
+  // the settlement reads the answer's JSON, so ask for it uncompressed
+  if (settleFromBody) delete headers['accept-encoding'];
+  const query = inbound.rawQuery ? `?${inbound.rawQuery}` : '';
+  const upstreamStarted = process.hrtime.bigint();
+  let upstream;
+  try {
+    upstream = await deps.upstreams.request(route.upstreamHost, { method: inbound.method, path: route.path + query, headers, body: inbound.body });
+  } catch (error) {
+    // the request may have reached the vendor: keep the reservation counted
+    deps.logger.warn({ err: error, vendor: vendor.name, host: route.upstreamHost }, 'upstream request failed');
+    const refused = refusal(
+      'keyleash_upstream_unreachable',
+      `keyleash could not get an answer from ${route.upstreamHost} for ${inbound.method} ${route.path}. The request may have reached ${vendor.name}, so its cost stays counted. Check before retrying.`,
+    );
+    const rendered = vendor.renderRefusal(refused);
+    await settleQuietly(deps, {
+      reservationId: admission.reservationId,
+      kind: 'kept',
+      actualMicros: admission.reservedMicros,
+      audit: { ...baseAudit(facts, key, key.id), status: rendered.status, decision: 'allowed', reason: 'upstream_unreachable_kept', reservedMicros: admission.reservedMicros, settledMicros: admission.reservedMicros },
+    });
+    deps.metrics.requests.inc({ vendor: vendor.name, decision: 'allowed', code: 'upstream_unreachable' });
+    res.writeHead(rendered.status === 503 ? 502 : rendered.status, rendered.headers);
+    res.end(rendered.body);
+    return;
+  }
+  deps.metrics.upstreamSeconds.observe({ vendor: vendor.name }, Number(process.hrtime.bigint() - upstreamStarted) / 1e9);
+
+  const status = upstream.statusCode;
+  const responseHeaders: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(upstream.headers)) {
+    if (value !== undefined && !isHopByHopResponseHeader(name)) responseHeaders[name] = value;
+  }
+  const upstreamRequestId = vendor.upstreamRequestId(upstream.headers) ?? null;
+
+  // 6. settle: 2xx -> the answer's amount; 4xx -> released (no money moved); 5xx -> kept
+  const kind = status < 300 ? 'settled' : status < 500 ? 'released' : 'kept';
+  let body: Buffer | undefined;
+  let settledMicros = kind === 'released' ? 0 : admission.reservedMicros;
+  let paidObjectIds: string[] | undefined;
+  if (settleFromBody && kind === 'settled') {
+    body = Buffer.from(await upstream.body.arrayBuffer());
+    let json: unknown = null;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      json = null;
+    }
+    const answer: UpstreamAnswer = { status, headers: upstream.headers, json };
+    const settled = pricing.kind === 'priced' && pricing.settle ? pricing.settle(answer) : { micros: settledMicros };
+    settledMicros = settled.micros;
+    paidObjectIds = settled.paidObjectIds;
+  }
+  const audit: AuditEntry = {
+    ...baseAudit(facts, key, key.id),
+    upstreamRequestId,
+    status,
+    decision: 'allowed',
+    reason: admission.idempotentReplay ? 'idempotent_replay' : kind === 'kept' ? 'upstream_5xx_kept' : null,
+    reservedMicros: admission.reservedMicros,
+    settledMicros,
+  };
+  deps.metrics.requests.inc({ vendor: vendor.name, decision: 'allowed', code: String(status) });
+  deps.metrics.spendMicros.inc({ vendor: vendor.name }, settledMicros);
+
+  if (body) {
+    await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, ...(paidObjectIds ? { paidObjectIds } : {}), audit: { ...audit, latencyMs: elapsedMs(facts) } });
+    responseHeaders['content-length'] = String(body.length);
+    res.writeHead(status, responseHeaders);
+    res.end(body);
+    return;
+  }
+  res.writeHead(status, responseHeaders);
+  for await (const chunk of upstream.body) res.write(chunk);
+  res.end();
+  await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
+}
+
+/**
+ * The reservation was written before forwarding, so if this write fails the money stays
+ * counted (held) and the request is still visible as a held reservation; we log loudly.
+ */
+async function settleQuietly(deps: PipelineDeps, settlement: Parameters<Store['settle']>[0]): Promise<void> {
+  try {
+    await deps.store.settle(settlement);
+  } catch (error) {
+    deps.metrics.storeErrors.inc({ operation: 'settle' });
+    deps.logger.error({ err: error, reservation: settlement.reservationId }, 'settlement or audit write failed; the reservation stays held');
+  }
+}
+
+async function storeUnavailable(deps: PipelineDeps, res: ServerResponse, facts: RequestFacts, error: unknown) {
+  deps.metrics.storeErrors.inc({ operation: 'admit' });
+  deps.logger.error({ err: error }, 'store unavailable; refusing (fail closed)');
+  const rendered = facts.vendor.renderRefusal(
+    refusal('keyleash_store_unavailable', 'Refused: keyleash cannot reach its ledger, so it cannot check or reserve spend. Nothing was sent. Retry later.'),
+  );
+  deps.metrics.requests.inc({ vendor: facts.vendor.name, decision: 'refused', code: 'keyleash_store_unavailable' });
+  res.writeHead(rendered.status, rendered.headers);
+  res.end(rendered.body);
+}
+

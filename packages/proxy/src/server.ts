@@ -1,0 +1,116 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, type FxTable, type Store } from '@keyleash/core';
+import pino, { type Logger } from 'pino';
+import { handleAdminRequest } from './admin/router.ts';
+import { KeyService } from './admin/key-service.ts';
+import { ApiError, sendApiError, sendJson } from './admin/http-json.ts';
+import { createMetrics } from './metrics.ts';
+import { CompiledPolicies } from './pipeline/compiled-policy.ts';
+import { BodyTooLargeError, readBody } from './pipeline/read-body.ts';
+import { Upstreams } from './pipeline/upstreams.ts';
+import { handleVendorRequest, type PipelineDeps } from './pipeline/vendor-request.ts';
+import { createVendors, vendorForUnprefixedRequest } from './vendors/registry.ts';
+import type { Vendor, VendorSecrets } from './vendors/vendor.ts';
+
+export interface KeyleashOptions {
+  store: Store;
+  adminToken: string;
+  /** real vendor host -> base URL (tests, stripe-mock); default https://<host> */
+  upstreams?: ReadonlyMap<string, string>;
+  /** the process environment the real secrets are read from */
+  env?: Readonly<Record<string, string | undefined>>;
+  fxTable?: FxTable;
+  maxKeyDepth?: number;
+  upstreamTimeoutMs?: number;
+  maxBodyBytes?: number;
+  logger?: Logger;
+  clock?: () => number;
+}
+
+export interface Keyleash {
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Prefixes the official SDKs use without a vendor prefix (stripe-node cannot add a base path). */
+const UNPREFIXED_ROOTS = new Set(['v1', 'v2', 'oauth']);
+
+export function createKeyleash(options: KeyleashOptions): Keyleash {
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? pino({ level: 'info' });
+  const env = options.env ?? process.env;
+  const fxTable = options.fxTable ?? DEFAULT_FX_TABLE;
+  const vendors = createVendors({ fx: () => fxTable });
+  const metrics = createMetrics();
+  const upstreams = new Upstreams(options.upstreams ?? new Map(), { timeoutMs: options.upstreamTimeoutMs ?? 80_000 });
+  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+
+  const secretsByVendor = new Map<string, VendorSecrets | undefined>();
+  const secrets = (vendor: Vendor): VendorSecrets | undefined => {
+    if (!secretsByVendor.has(vendor.name)) {
+      const values = Object.fromEntries(vendor.secretEnv.map((name) => [name, env[name]]).filter(([, v]) => v));
+      secretsByVendor.set(vendor.name, Object.keys(values).length > 0 ? (values as VendorSecrets) : undefined);
+    }
+    return secretsByVendor.get(vendor.name);
+  };
+
+  const pipeline: PipelineDeps = { store: options.store, upstreams, policies: new CompiledPolicies(), secrets, metrics, logger, clock };
+  const keys = new KeyService(options.store, { maxDepth: options.maxKeyDepth ?? DEFAULT_MAX_KEY_DEPTH, clock });
+  const admin = { store: options.store, keys, adminToken: options.adminToken, clock };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+    const rawQuery = queryAt === -1 ? '' : target.slice(queryAt + 1);
+    const firstSegment = rawPath.split('/', 2)[1] ?? '';
+
+    if (firstSegment === 'healthz') return sendJson(res, 200, { ok: true, store: options.store.kind });
+    if (firstSegment === 'metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (firstSegment === 'api') return handleAdminRequest(req, res, new URL(target, 'http://keyleash.local'), admin);
+
+    let vendor = vendors.get(firstSegment);
+    let vendorPath = rawPath;
+    if (vendor) {
+      vendorPath = rawPath.slice(firstSegment.length + 1);
+    } else if (UNPREFIXED_ROOTS.has(firstSegment)) {
+      vendor = vendorForUnprefixedRequest(vendors, req.headers);
+    }
+    if (!vendor) {
+      return sendApiError(res, new ApiError(404, 'not_found', `keyleash serves /{vendor}/… (${[...vendors.keys()].join(', ')}), /v1/…, /api/…, /healthz and /metrics; not ${rawPath.slice(0, 100)}`));
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      const rendered = vendor.renderRefusal({ code: 'keyleash_ambiguous_request', message: `Refused: ${error.message}. Nothing was sent.` });
+      res.writeHead(413, rendered.headers);
+      res.end(rendered.body);
+      return;
+    }
+    return handleVendorRequest(pipeline, vendor, { method: req.method ?? 'GET', rawPath: vendorPath, rawQuery, headers: req.headers, body }, res);
+  }
+
+  const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, method: req.method }, 'unhandled error');
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal_error', message: 'keyleash hit an internal error; nothing was sent upstream if no answer was streamed' } });
+      else res.destroy();
+    });
+  });
+
+  return {
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await upstreams.close();
+    },
+  };
+}

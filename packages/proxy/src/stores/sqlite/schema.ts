@@ -1,0 +1,80 @@
+/** Versioned migrations; each runs once, in order, inside one transaction. */
+export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE vault_keys (
+        id TEXT PRIMARY KEY,
+        parent_id TEXT REFERENCES vault_keys(id),
+        root_id TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        secret_hash TEXT NOT NULL,
+        vendor TEXT NOT NULL,
+        policy_json TEXT NOT NULL,
+        metadata_json TEXT NOT NULL,
+        daily_cap_micros INTEGER,
+        total_cap_micros INTEGER,
+        rate_limit_per_minute INTEGER,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE INDEX vault_keys_parent ON vault_keys(parent_id);
+      CREATE INDEX vault_keys_root ON vault_keys(root_id);
+
+      -- Spend counters per key: a key's row includes its descendants' spend, because a
+      -- reservation increments every key in the chain. Caps are checked against these.
+      CREATE TABLE key_daily_spend (key_id TEXT NOT NULL, day TEXT NOT NULL, micros INTEGER NOT NULL, PRIMARY KEY (key_id, day));
+      CREATE TABLE key_total_spend (key_id TEXT PRIMARY KEY, micros INTEGER NOT NULL);
+      CREATE TABLE key_rate_window (key_id TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
+
+      -- One row per admitted request: written before the request is forwarded, so a crash
+      -- mid-request leaves the money counted (status 'held').
+      CREATE TABLE reservations (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        root_id TEXT NOT NULL,
+        chain_json TEXT NOT NULL,
+        day TEXT NOT NULL,
+        reserved_micros INTEGER NOT NULL,
+        amount_micros INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        settled_at INTEGER
+      );
+      CREATE INDEX reservations_key_day ON reservations(key_id, day);
+      CREATE INDEX reservations_day ON reservations(day);
+
+      CREATE TABLE idempotency (key_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, reservation_id TEXT NOT NULL, PRIMARY KEY (key_id, idempotency_key));
+      CREATE TABLE paid_objects (root_id TEXT NOT NULL, object_id TEXT NOT NULL, PRIMARY KEY (root_id, object_id));
+
+      CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        vault_key_id TEXT,
+        root_key_id TEXT,
+        metadata_json TEXT NOT NULL,
+        vendor TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT,
+        reserved_micros INTEGER NOT NULL,
+        settled_micros INTEGER NOT NULL,
+        upstream_request_id TEXT,
+        idempotency_key TEXT,
+        latency_ms INTEGER NOT NULL,
+        attribution_json TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_key ON audit(vault_key_id, seq);
+      CREATE INDEX audit_root ON audit(root_key_id, seq);
+      CREATE INDEX audit_at ON audit(at);
+      -- Append-only: the application never updates or deletes audit rows.
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    `,
+  },
+];

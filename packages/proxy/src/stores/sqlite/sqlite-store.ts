@@ -1,0 +1,331 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  auditHash,
+  checkAdmission,
+  GENESIS_HASH,
+  rateWindowStart,
+  utcDay,
+  type Admission,
+  type AdmitRequest,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditRecord,
+  type ChainLinkState,
+  type KeyFilter,
+  type KeySpend,
+  type Settlement,
+  type SpendQuery,
+  type SpendRow,
+  type Store,
+  type VaultKeyRecord,
+} from '@keyleash/core';
+import { assertSafeMetadataField, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { SQLITE_MIGRATIONS } from './schema.ts';
+
+interface LinkRow {
+  id: string;
+  revoked_at: number | null;
+  expires_at: number;
+  daily_cap_micros: number | null;
+  total_cap_micros: number | null;
+  rate_limit_per_minute: number | null;
+  daily_micros: number | null;
+  total_micros: number | null;
+  window_start: number | null;
+  window_count: number | null;
+}
+
+interface ReservationRow {
+  id: string;
+  chain_json: string;
+  root_id: string;
+  day: string;
+  reserved_micros: number;
+  status: string;
+}
+
+/**
+ * The embedded store: one SQLite file, WAL mode. Every admission and settlement is a
+ * `BEGIN IMMEDIATE` transaction, so it is atomic even with several processes on one file.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode cannot corrupt the file; a power cut may lose the last transactions.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrateNow();
+    const db = this.db;
+    this.statements = {
+      insertKey: db.prepare(`INSERT INTO vault_keys (id, parent_id, root_id, depth, secret_hash, vendor, policy_json, metadata_json,
+          daily_cap_micros, total_cap_micros, rate_limit_per_minute, expires_at, created_at, revoked_at)
+        VALUES (@id, @parent_id, @root_id, @depth, @secret_hash, @vendor, @policy_json, @metadata_json,
+          @daily_cap_micros, @total_cap_micros, @rate_limit_per_minute, @expires_at, @created_at, @revoked_at)`),
+      getKey: db.prepare('SELECT * FROM vault_keys WHERE id = ?'),
+      link: db.prepare(`SELECT k.id, k.revoked_at, k.expires_at, k.daily_cap_micros, k.total_cap_micros, k.rate_limit_per_minute,
+          d.micros AS daily_micros, t.micros AS total_micros, w.window_start, w.count AS window_count
+        FROM vault_keys k
+        LEFT JOIN key_daily_spend d ON d.key_id = k.id AND d.day = @day
+        LEFT JOIN key_total_spend t ON t.key_id = k.id
+        LEFT JOIN key_rate_window w ON w.key_id = k.id
+        WHERE k.id = @id`),
+      addDaily: db.prepare(`INSERT INTO key_daily_spend (key_id, day, micros) VALUES (?, ?, ?)
+        ON CONFLICT (key_id, day) DO UPDATE SET micros = micros + excluded.micros`),
+      addTotal: db.prepare(`INSERT INTO key_total_spend (key_id, micros) VALUES (?, ?)
+        ON CONFLICT (key_id) DO UPDATE SET micros = micros + excluded.micros`),
+      countRequest: db.prepare(`INSERT INTO key_rate_window (key_id, window_start, count) VALUES (@id, @start, 1)
+        ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN window_start = @start THEN count + 1 ELSE 1 END, window_start = @start`),
+      idempotencyHit: db.prepare('SELECT reservation_id FROM idempotency WHERE key_id = ? AND idempotency_key = ?'),
+      rememberIdempotency: db.prepare('INSERT INTO idempotency (key_id, idempotency_key, reservation_id) VALUES (?, ?, ?)'),
+      insertReservation: db.prepare(`INSERT INTO reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?)`),
+      getReservation: db.prepare('SELECT id, chain_json, root_id, day, reserved_micros, status FROM reservations WHERE id = ?'),
+      endReservation: db.prepare('UPDATE reservations SET status = ?, amount_micros = ?, settled_at = ? WHERE id = ?'),
+      markPaid: db.prepare('INSERT OR IGNORE INTO paid_objects (root_id, object_id) VALUES (?, ?)'),
+      isPaid: db.prepare('SELECT 1 FROM paid_objects WHERE root_id = ? AND object_id = ?'),
+      lastAudit: db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
+      insertAudit: db.prepare(`INSERT INTO audit (seq, at, vault_key_id, root_key_id, metadata_json, vendor, method, path, status, decision, reason,
+          reserved_micros, settled_micros, upstream_request_id, idempotency_key, latency_ms, attribution_json, prev_hash, hash)
+        VALUES (@seq, @at, @vault_key_id, @root_key_id, @metadata_json, @vendor, @method, @path, @status, @decision, @reason,
+          @reserved_micros, @settled_micros, @upstream_request_id, @idempotency_key, @latency_ms, @attribution_json, @prev_hash, @hash)`),
+      subtree: db.prepare(`WITH RECURSIVE tree(id) AS (SELECT id FROM vault_keys WHERE id = ?
+          UNION ALL SELECT k.id FROM vault_keys k JOIN tree ON k.parent_id = tree.id)
+        SELECT k.* FROM vault_keys k JOIN tree USING (id) ORDER BY k.depth, k.created_at`),
+      revoke: db.prepare('UPDATE vault_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      keySpend: db.prepare(`SELECT (SELECT micros FROM key_daily_spend WHERE key_id = @id AND day = @day) AS daily,
+          (SELECT micros FROM key_total_spend WHERE key_id = @id) AS total`),
+      spendByDay: db.prepare('SELECT day, micros FROM key_daily_spend WHERE key_id = ? AND day BETWEEN ? AND ? ORDER BY day'),
+      auditChain: db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
+    };
+  }
+
+  private migrateNow(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    for (const migration of SQLITE_MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(migration.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(migration.version, Date.now());
+      }).immediate();
+    }
+  }
+
+  async migrate(): Promise<void> {
+    this.migrateNow();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  async insertKey(key: VaultKeyRecord): Promise<void> {
+    this.statements.insertKey.run(keyToRow(key));
+  }
+
+  async getKey(id: string): Promise<VaultKeyRecord | undefined> {
+    const row = this.statements.getKey.get(id) as KeyRow | undefined;
+    return row ? rowToKey(row) : undefined;
+  }
+
+  async getKeyChain(id: string): Promise<VaultKeyRecord[]> {
+    const chain: VaultKeyRecord[] = [];
+    let next: string | null = id;
+    while (next !== null) {
+      const row = this.statements.getKey.get(next) as KeyRow | undefined;
+      if (!row) break;
+      chain.push(rowToKey(row));
+      next = row.parent_id;
+    }
+    return chain;
+  }
+
+  async listKeys(filter: KeyFilter = {}): Promise<VaultKeyRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.rootId) {
+      where.push('root_id = ?');
+      params.push(filter.rootId);
+    }
+    if (filter.vendor) {
+      where.push('vendor = ?');
+      params.push(filter.vendor);
+    }
+    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
+      assertSafeMetadataField(field);
+      where.push(`json_extract(metadata_json, '$."${field}"') = ?`);
+      params.push(value);
+    }
+    const sql = `SELECT * FROM vault_keys ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
+    return (this.db.prepare(sql).all(...params) as KeyRow[]).map(rowToKey);
+  }
+
+  async listSubtree(id: string): Promise<VaultKeyRecord[]> {
+    return (this.statements.subtree.all(id) as KeyRow[]).map(rowToKey);
+  }
+
+  async revokeTree(id: string, now: number): Promise<string[]> {
+    return this.db
+      .transaction(() => {
+        const revoked: string[] = [];
+        for (const row of this.statements.subtree.all(id) as KeyRow[]) {
+          if (this.statements.revoke.run(now, row.id).changes > 0) revoked.push(row.id);
+        }
+        return revoked;
+      })
+      .immediate();
+  }
+
+  async admit(request: AdmitRequest): Promise<Admission> {
+    return this.db.transaction((): Admission => {
+      const day = utcDay(request.now);
+      const windowStart = rateWindowStart(request.now);
+      const chain: ChainLinkState[] = [];
+      for (const id of request.keyChain) {
+        const row = this.statements.link.get({ id, day }) as LinkRow | undefined;
+        if (!row) return { ok: false, refusal: { kind: 'unknown_key', keyId: id } };
+        chain.push({
+          id: row.id,
+          revokedAt: row.revoked_at,
+          expiresAt: row.expires_at,
+          dailyCapMicros: row.daily_cap_micros,
+          totalCapMicros: row.total_cap_micros,
+          rateLimitPerMinute: row.rate_limit_per_minute,
+          dailySpentMicros: row.daily_micros ?? 0,
+          totalSpentMicros: row.total_micros ?? 0,
+          requestsThisMinute: row.window_start === windowStart ? (row.window_count ?? 0) : 0,
+        });
+      }
+      const leafId = request.keyChain[0]!;
+      const replayOf = request.idempotencyKey
+        ? (this.statements.idempotencyHit.get(leafId, request.idempotencyKey) as { reservation_id: string } | undefined)
+        : undefined;
+      const amount = replayOf ? 0 : request.amountMicros;
+      const refusal = checkAdmission(chain, amount, request.now);
+      if (refusal) return { ok: false, refusal };
+
+      const reservationId = randomUUID();
+      for (const link of chain) {
+        if (link.rateLimitPerMinute !== null) this.statements.countRequest.run({ id: link.id, start: windowStart });
+        if (amount > 0) {
+          this.statements.addDaily.run(link.id, day, amount);
+          this.statements.addTotal.run(link.id, amount);
+        }
+      }
+      const rootId = request.keyChain[request.keyChain.length - 1]!;
+      this.statements.insertReservation.run(reservationId, leafId, rootId, JSON.stringify(request.keyChain), day, amount, amount, request.now);
+      if (request.idempotencyKey && !replayOf) this.statements.rememberIdempotency.run(leafId, request.idempotencyKey, reservationId);
+      return { ok: true, reservationId, reservedMicros: amount, idempotentReplay: replayOf !== undefined };
+    }).immediate();
+  }
+
+  async settle(settlement: Settlement): Promise<AuditRecord> {
+    return this.db.transaction((): AuditRecord => {
+      const reservation = this.statements.getReservation.get(settlement.reservationId) as ReservationRow | undefined;
+      if (!reservation) throw new Error(`no reservation ${settlement.reservationId}`);
+      if (reservation.status !== 'held') throw new Error(`reservation ${settlement.reservationId} is already ${reservation.status}`);
+      const finalMicros =
+        settlement.kind === 'settled' ? settlement.actualMicros : settlement.kind === 'released' ? 0 : reservation.reserved_micros;
+      const delta = finalMicros - reservation.reserved_micros;
+      if (delta !== 0) {
+        for (const keyId of JSON.parse(reservation.chain_json) as string[]) {
+          this.statements.addDaily.run(keyId, reservation.day, delta);
+          this.statements.addTotal.run(keyId, delta);
+        }
+      }
+      this.statements.endReservation.run(settlement.kind, finalMicros, Date.now(), reservation.id);
+      for (const objectId of settlement.paidObjectIds ?? []) this.statements.markPaid.run(reservation.root_id, objectId);
+      return this.appendAuditNow(settlement.audit);
+    }).immediate();
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<AuditRecord> {
+    return this.db.transaction(() => this.appendAuditNow(entry)).immediate();
+  }
+
+  private appendAuditNow(entry: AuditEntry): AuditRecord {
+    const last = this.statements.lastAudit.get() as { seq: number; hash: string } | undefined;
+    const seq = (last?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const hash = auditHash(prevHash, entry);
+    this.statements.insertAudit.run({ seq, ...auditEntryToRow(entry), prev_hash: prevHash, hash });
+    return { ...entry, seq, prevHash, hash };
+  }
+
+  async isObjectPaid(rootId: string, objectId: string): Promise<boolean> {
+    return this.statements.isPaid.get(rootId, objectId) !== undefined;
+  }
+
+  async keySpend(ids: readonly string[], day: string): Promise<Map<string, KeySpend>> {
+    const spend = new Map<string, KeySpend>();
+    for (const id of ids) {
+      const row = this.statements.keySpend.get({ id, day }) as { daily: number | null; total: number | null };
+      spend.set(id, { dailyMicros: row.daily ?? 0, totalMicros: row.total ?? 0 });
+    }
+    return spend;
+  }
+
+  async spendByDay(id: string, fromDay: string, toDay: string): Promise<{ day: string; micros: number }[]> {
+    return this.statements.spendByDay.all(id, fromDay, toDay) as { day: string; micros: number }[];
+  }
+
+  async spend(query: SpendQuery): Promise<SpendRow[]> {
+    let group: string;
+    switch (query.groupBy.by) {
+      case 'vault_key':
+        group = 'r.key_id';
+        break;
+      case 'root':
+        group = 'r.root_id';
+        break;
+      case 'vendor':
+        group = 'k.vendor';
+        break;
+      case 'metadata':
+        assertSafeMetadataField(query.groupBy.field);
+        group = `json_extract(k.metadata_json, '$."${query.groupBy.field}"')`;
+        break;
+    }
+    const sql = `SELECT ${group} AS grp, SUM(r.amount_micros) AS micros, COUNT(*) AS requests
+      FROM reservations r JOIN vault_keys k ON k.id = r.key_id
+      WHERE r.day BETWEEN ? AND ? GROUP BY grp ORDER BY micros DESC, grp`;
+    const rows = this.db.prepare(sql).all(query.fromDay, query.toDay) as { grp: string | null; micros: number; requests: number }[];
+    return rows.map((row) => ({ group: row.grp, micros: row.micros, requests: row.requests }));
+  }
+
+  async queryAudit(filter: AuditFilter): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      where.push(clause);
+      params.push(value);
+    };
+    if (filter.vaultKeyId) add('vault_key_id = ?', filter.vaultKeyId);
+    if (filter.rootKeyId) add('root_key_id = ?', filter.rootKeyId);
+    if (filter.since !== undefined) add('at >= ?', filter.since);
+    if (filter.until !== undefined) add('at < ?', filter.until);
+    if (filter.decision) add('decision = ?', filter.decision);
+    if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq);
+    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
+      assertSafeMetadataField(field);
+      add(`json_extract(metadata_json, '$."${field}"') = ?`, value);
+    }
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`;
+    return (this.db.prepare(sql).all(...params) as AuditRow[]).map(rowToAudit);
+  }
+
+  async auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
+    return (this.statements.auditChain.all(afterSeq, pageSize) as AuditRow[]).map(rowToAudit);
+  }
+}

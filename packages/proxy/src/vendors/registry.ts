@@ -1,0 +1,20 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FxTable } from '@keyleash/core';
+import { createStripeVendor } from './stripe/index.ts';
+import type { Vendor } from './vendor.ts';
+
+export function createVendors(options: { fx: () => FxTable }): Map<string, Vendor> {
+  const vendors: Vendor[] = [createStripeVendor(options)];
+  return new Map(vendors.map((vendor) => [vendor.name, vendor]));
+}
+
+/**
+ * An un-prefixed request (`/v1/…`) belongs to the vendor whose SDK presents a credential the way
+ * this request does; the key's own vendor is checked again in the pipeline.
+ */
+export function vendorForUnprefixedRequest(vendors: ReadonlyMap<string, Vendor>, headers: IncomingHttpHeaders): Vendor | undefined {
+  for (const vendor of vendors.values()) {
+    if (vendor.presentedVaultKey(headers)?.startsWith('vk_')) return vendor;
+  }
+  return vendors.get('stripe');
+}

@@ -1,0 +1,93 @@
+/**
+ * One vendor (Stripe, Twilio, …) is one folder implementing this interface: where its SDK puts
+ * the credential, how a request is routed to the vendor's hosts, how the real secret replaces
+ * the vault key, what a request costs before it is sent, what it cost once answered, and how a
+ * refusal looks in the vendor's own error shape.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { MicroUsd, Refusal, Store, VaultKeyRecord, VendorName } from '@keyleash/core';
+
+export interface InboundRequest {
+  method: string;
+  /** the path after the proxy's own `/{vendor}` prefix (or the whole path when un-prefixed), raw */
+  rawPath: string;
+  /** the raw query string without `?` ('' when none) */
+  rawQuery: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface VendorRoute {
+  /** the real vendor host this request is for, e.g. api.stripe.com */
+  upstreamHost: string;
+  /** normalised path segments the endpoint allowlist is matched against */
+  segments: string[];
+  /** the normalised path that is sent upstream (the query string is appended by the pipeline) */
+  path: string;
+}
+
+/** A call the vendor module makes to the upstream with the real secret, e.g. to price a refund. */
+export type UpstreamLookup = (request: { method: 'GET'; host: string; path: string; headers?: Record<string, string> }) => Promise<{
+  status: number;
+  json: unknown;
+}>;
+
+export interface PricingContext {
+  key: VaultKeyRecord;
+  store: Store;
+  lookup: UpstreamLookup;
+}
+
+export interface UpstreamAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** parsed JSON, present when the pricing asked for the body */
+  json: unknown;
+}
+
+export interface SettledCost {
+  micros: MicroUsd;
+  /** vendor objects now paid for in this key tree (not to be counted again at confirm/capture) */
+  paidObjectIds?: string[];
+}
+
+export type Pricing =
+  /** known not to move money */
+  | { kind: 'free'; label: string }
+  /** moves money and has a formula; `settle` reads the real amount from a 2xx answer */
+  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost }
+  /** may move money but keyleash has no formula for it */
+  | { kind: 'unpriced'; label: string }
+  /** the request itself is unacceptable (ambiguous body, unknown currency, …) */
+  | { kind: 'refused'; refusal: Refusal };
+
+export interface RenderedRefusal {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  body: string;
+}
+
+export interface Vendor {
+  readonly name: VendorName;
+  /** the env variables that hold this vendor's real secret(s), for operators' docs and errors */
+  readonly secretEnv: readonly string[];
+  /** the vault key as this vendor's SDK sends its credential, or undefined when absent */
+  presentedVaultKey(headers: IncomingHttpHeaders): string | undefined;
+  /** `Refusal` when the path cannot be routed or normalised safely */
+  route(request: InboundRequest): VendorRoute | Refusal;
+  /** vendor-specific policy checks beyond the allowlist (e.g. Stripe-Account pinning) */
+  checkHeaders?(request: InboundRequest, key: VaultKeyRecord): Refusal | undefined;
+  price(request: InboundRequest, route: VendorRoute, context: PricingContext): Promise<Pricing>;
+  /** the headers to send upstream: the real secret in place of the vault key; nothing of keyleash's */
+  upstreamHeaders(request: InboundRequest, secrets: VendorSecrets): Record<string, string | string[]>;
+  /** the secret for a lookup the proxy makes on its own */
+  lookupHeaders(secrets: VendorSecrets): Record<string, string>;
+  /** idempotency key of the request, if the vendor supports one */
+  idempotencyKey(request: InboundRequest): string | undefined;
+  /** the vendor's request id from its answer, for the audit */
+  upstreamRequestId(headers: IncomingHttpHeaders): string | undefined;
+  renderRefusal(refusal: Refusal): RenderedRefusal;
+}
+
+/** Real vendor credentials, read from the proxy's environment; never logged, never audited. */
+export type VendorSecrets = Readonly<Record<string, string>>;
