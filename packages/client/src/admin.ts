@@ -1,0 +1,183 @@
+import type { PolicyJson } from '@keyleash/core';
+import { resolveProxyUrl, type ProxyOptions } from './config.ts';
+
+/** A management API answer that was not a success; `problems` names every invalid field. */
+export class KeyleashApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(problems.length ? `${message}: ${problems.join('; ')}` : message);
+    this.name = 'KeyleashApiError';
+  }
+}
+
+/** The policy fields of a key request, as in the design's policy JSON. */
+export interface KeyPolicyInput {
+  vendor: 'stripe' | 'twilio';
+  daily_usd_cap: number | null;
+  total_usd_cap?: number | null;
+  allowed_endpoints: string[];
+  expires_in?: string;
+  expires_at?: string;
+  rate_limit?: { requests_per_minute: number } | null;
+  metadata?: Record<string, string>;
+  unpriced?: Record<string, 'free' | number>;
+  stripe_accounts?: string[];
+  twilio?: Record<string, unknown>;
+}
+
+/** A child's request: every field optional (omitted = inherited from the parent). */
+export type ChildPolicyInput = Partial<KeyPolicyInput>;
+
+export interface VaultKeyInfo {
+  id: string;
+  parent_id: string | null;
+  root_id: string;
+  depth: number;
+  status: 'active' | 'expired' | 'revoked';
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  policy: PolicyJson;
+  spend?: { today_usd: number; total_usd: number; today_micros: number; total_micros: number };
+}
+
+export interface IssuedVaultKey extends VaultKeyInfo {
+  /** the full key, shown only in this answer */
+  vault_key: string;
+}
+
+export interface AuditRow {
+  seq: number;
+  at: string;
+  vault_key_id: string | null;
+  root_key_id: string | null;
+  metadata: Record<string, string>;
+  vendor: string;
+  method: string;
+  path: string;
+  status: number;
+  decision: 'allowed' | 'refused';
+  reason: string | null;
+  reserved_usd: number;
+  settled_usd: number;
+  reserved_micros: number;
+  settled_micros: number;
+  upstream_request_id: string | null;
+  idempotency_key: string | null;
+  latency_ms: number;
+  attribution: Record<string, string>;
+}
+
+export interface AuditQuery {
+  vaultKeyId?: string;
+  rootKeyId?: string;
+  metadata?: Record<string, string>;
+  since?: Date | string;
+  until?: Date | string;
+  decision?: 'allowed' | 'refused';
+  limit?: number;
+}
+
+export interface SpendReport {
+  group_by: string;
+  from: string;
+  to: string;
+  total_usd: number;
+  total_micros: number;
+  data: { group: string | null; usd: number; micros: number; requests: number }[];
+}
+
+async function request<T>(baseUrl: string, method: string, path: string, token: string | undefined, body?: unknown): Promise<T> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const json = (await response.json().catch(() => null)) as { error?: { code: string; message: string; problems?: string[] } } | null;
+  if (!response.ok) {
+    throw new KeyleashApiError(response.status, json?.error?.code ?? 'http_error', json?.error?.message ?? `HTTP ${response.status}`, json?.error?.problems ?? []);
+  }
+  return json as T;
+}
+
+/**
+ * Deriving a child needs no admin token: whoever holds a vault key may mint a narrower one.
+ * The proxy checks the child is a subset of the parent.
+ */
+export async function deriveChild(parentVaultKey: string, policy: ChildPolicyInput, options: ProxyOptions = {}): Promise<IssuedVaultKey> {
+  return request(resolveProxyUrl(options), 'POST', '/api/vault_keys', undefined, { ...policy, parent_vault_key: parentVaultKey });
+}
+
+/** A key holder revokes its own key and every descendant (not its parent, not its siblings). */
+export async function revokeSelf(vaultKey: string, options: ProxyOptions = {}): Promise<{ id: string; revoked_ids: string[] }> {
+  return request(resolveProxyUrl(options), 'DELETE', '/api/vault_keys/self', vaultKey);
+}
+
+export interface AdminClientOptions extends ProxyOptions {
+  /** default env KEYLEASH_ADMIN_TOKEN */
+  adminToken?: string;
+}
+
+/** The typed management API client (admin token). */
+export class KeyleashAdmin {
+  private readonly baseUrl: string;
+  private readonly token: string;
+
+  constructor(options: AdminClientOptions = {}) {
+    this.baseUrl = resolveProxyUrl(options);
+    const token = options.adminToken ?? process.env.KEYLEASH_ADMIN_TOKEN;
+    if (!token) throw new Error('no admin token: pass { adminToken } or set KEYLEASH_ADMIN_TOKEN');
+    this.token = token;
+  }
+
+  issueKey(policy: KeyPolicyInput): Promise<IssuedVaultKey> {
+    return request(this.baseUrl, 'POST', '/api/vault_keys', this.token, policy);
+  }
+
+  deriveChild(parentVaultKey: string, policy: ChildPolicyInput): Promise<IssuedVaultKey> {
+    return deriveChild(parentVaultKey, policy, { proxyUrl: this.baseUrl });
+  }
+
+  async listKeys(filter: { metadata?: Record<string, string>; vendor?: string; rootId?: string } = {}): Promise<VaultKeyInfo[]> {
+    const params = new URLSearchParams();
+    for (const [field, value] of Object.entries(filter.metadata ?? {})) params.append(`metadata.${field}`, value);
+    if (filter.vendor) params.set('vendor', filter.vendor);
+    if (filter.rootId) params.set('root_id', filter.rootId);
+    return (await request<{ data: VaultKeyInfo[] }>(this.baseUrl, 'GET', `/api/vault_keys?${params}`, this.token)).data;
+  }
+
+  getKey(id: string): Promise<VaultKeyInfo> {
+    return request(this.baseUrl, 'GET', `/api/vault_keys/${encodeURIComponent(id)}`, this.token);
+  }
+
+  async tree(id: string): Promise<VaultKeyInfo[]> {
+    return (await request<{ data: VaultKeyInfo[] }>(this.baseUrl, 'GET', `/api/vault_keys/${encodeURIComponent(id)}/tree`, this.token)).data;
+  }
+
+  revoke(id: string): Promise<{ id: string; revoked_ids: string[] }> {
+    return request(this.baseUrl, 'POST', `/api/vault_keys/${encodeURIComponent(id)}/revoke`, this.token);
+  }
+
+  async audit(query: AuditQuery = {}): Promise<AuditRow[]> {
+    const params = new URLSearchParams({ limit: String(query.limit ?? 1000) });
+    if (query.vaultKeyId) params.set('vault_key_id', query.vaultKeyId);
+    if (query.rootKeyId) params.set('root_key_id', query.rootKeyId);
+    if (query.decision) params.set('decision', query.decision);
+    if (query.since) params.set('since', new Date(query.since).toISOString());
+    if (query.until) params.set('until', new Date(query.until).toISOString());
+    for (const [field, value] of Object.entries(query.metadata ?? {})) params.append(`metadata.${field}`, value);
+    return (await request<{ data: AuditRow[] }>(this.baseUrl, 'GET', `/api/audit?${params}`, this.token)).data;
+  }
+
+  spend(query: { groupBy?: 'vault_key' | 'root' | 'vendor' | `metadata.${string}`; day?: string; from?: string; to?: string } = {}): Promise<SpendReport> {
+    const params = new URLSearchParams({ group_by: query.groupBy ?? 'vault_key' });
+    if (query.day) params.set('day', query.day);
+    if (query.from) params.set('from', query.from);
+    if (query.to) params.set('to', query.to);
+    return request(this.baseUrl, 'GET', `/api/spend?${params}`, this.token);
+  }
+}

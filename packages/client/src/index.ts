@@ -1,0 +1,5 @@
+export * from './config.ts';
+export * from './attribution.ts';
+export * from './stripe.ts';
+export * from './admin.ts';
+export * from './refusal.ts';
