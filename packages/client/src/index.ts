@@ -3,3 +3,4 @@ export * from './attribution.ts';
 export * from './stripe.ts';
 export * from './admin.ts';
 export * from './refusal.ts';
+export * from './tools/index.ts';

@@ -1,0 +1,4 @@
+export * from './credentials.ts';
+export * from './define-tool.ts';
+export * from './child-keys.ts';
+export * from './stripe-tools.ts';
