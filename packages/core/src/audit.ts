@@ -66,15 +66,36 @@ function sortedObject(record: Record<string, string>): [string, string][] {
 
 export type ChainCheck = { ok: true; rows: number } | { ok: false; rows: number; brokenAtSeq: number; reason: string };
 
+/**
+ * Recomputes every link of the chain, one row at a time, so a long log is verified in pages
+ * without holding it in memory.
+ */
+export class AuditChainVerifier {
+  private prev = GENESIS_HASH;
+  private count = 0;
+  private failure: ChainCheck | undefined;
+
+  /** false once a broken link was found (later rows are not checked) */
+  push(row: AuditRecord): boolean {
+    if (this.failure) return false;
+    this.count += 1;
+    if (row.prevHash !== this.prev) {
+      this.failure = { ok: false, rows: this.count, brokenAtSeq: row.seq, reason: 'prev_hash does not match the previous row' };
+    } else if (auditHash(row.prevHash, row) !== row.hash) {
+      this.failure = { ok: false, rows: this.count, brokenAtSeq: row.seq, reason: 'row content does not match its hash' };
+    }
+    this.prev = row.hash;
+    return this.failure === undefined;
+  }
+
+  result(): ChainCheck {
+    return this.failure ?? { ok: true, rows: this.count };
+  }
+}
+
 /** Walks rows in seq order and recomputes every link. */
 export function verifyAuditChain(rows: Iterable<AuditRecord>): ChainCheck {
-  let prev = GENESIS_HASH;
-  let count = 0;
-  for (const row of rows) {
-    count += 1;
-    if (row.prevHash !== prev) return { ok: false, rows: count, brokenAtSeq: row.seq, reason: 'prev_hash does not match the previous row' };
-    if (auditHash(row.prevHash, row) !== row.hash) return { ok: false, rows: count, brokenAtSeq: row.seq, reason: 'row content does not match its hash' };
-    prev = row.hash;
-  }
-  return { ok: true, rows: count };
+  const verifier = new AuditChainVerifier();
+  for (const row of rows) if (!verifier.push(row)) break;
+  return verifier.result();
 }

@@ -6,8 +6,8 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   microsToUsd,
+  AuditChainVerifier,
   utcDay,
-  verifyAuditChain,
   type AuditDecision,
   type AuditRecord,
   type SpendGrouping,
@@ -199,13 +199,12 @@ function parseGrouping(text: string): SpendGrouping {
 
 export async function verifyWholeChain(store: Store) {
   const pageSize = 5000;
-  const rows: AuditRecord[] = [];
+  const verifier = new AuditChainVerifier();
   let after = 0;
   for (;;) {
     const page = await store.auditChain(after, pageSize);
-    rows.push(...page);
-    if (page.length < pageSize) break;
+    for (const row of page) if (!verifier.push(row)) return verifier.result();
+    if (page.length < pageSize) return verifier.result();
     after = page[page.length - 1]!.seq;
   }
-  return verifyAuditChain(rows);
 }
