@@ -4,6 +4,7 @@
  * upstream; every admitted request has a durable reservation before a byte goes upstream.
  */
 import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { anyPatternMatches, refusal, type AuditEntry, type Refusal, type Store, type VaultKeyRecord } from '@keyleash/core';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
@@ -258,8 +259,12 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
     return;
   }
   res.writeHead(status, responseHeaders);
-  for await (const chunk of upstream.body) res.write(chunk);
-  res.end();
+  try {
+    // with backpressure; a client that hangs up mid-answer does not undo the settlement below
+    await pipeline(upstream.body, res);
+  } catch (error) {
+    deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
+  }
   await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
 }
 
