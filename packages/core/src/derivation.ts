@@ -1,13 +1,29 @@
 /**
- * What a child key may be. Every path that creates a child goes through `deriveChildPolicy`, so
- * "a child is never wider than its parent" is enforced in exactly one place (the HashiCorp Vault
- * token-store habit): same vendor, caps no higher, endpoints covered by the parent's patterns,
- * expiry no later, rate limit no higher, inherited metadata unchanged, priced-unpriced endpoints
- * only where the parent has them, connected accounts a subset, depth bounded.
+ * What a child key may be. Every path that creates a child (`POST /api/vault_keys` with
+ * `parent_vault_key`, `keyleash keys derive --parent`, `deriveChild()` in @keyleash/client) goes
+ * through `deriveChildPolicy`, so "a child is never wider than its parent" is enforced in exactly one
+ * place (the HashiCorp Vault token-store habit). The rules, field by field:
+ *
+ * - every field the request omits is inherited from the parent unchanged;
+ * - `vendor`: may be given, but must be the parent's;
+ * - `daily_usd_cap` / `total_usd_cap`: <= the parent's; `null` (no cap) only under an uncapped parent;
+ * - `allowed_endpoints`: each pattern inside one parent pattern (containment, not string equality);
+ * - `expires_in` / `expires_at`: no later than the parent's expiry, and in the future;
+ * - `rate_limit`: <= the parent's; `null` (unlimited) only under an unlimited parent;
+ * - `metadata`: merged over the parent's; new fields may be added, inherited ones never changed;
+ * - `unpriced`: replaces the parent's list; every entry covered by a parent entry, and no call
+ *   counted at less than the parent would count it ("free" counts as $0);
+ * - `stripe_accounts`: a subset of the parent's;
+ * - the parent and every ancestor must be active (not revoked, not expired), and the child's depth
+ *   (parent's + 1) at most `maxDepth`.
+ *
+ * Every violated rule is reported, not just the first. Derivation only decides the policy: at
+ * request time the proxy still checks the whole chain (revocation, expiry, rate limits and caps of
+ * every ancestor), so a child can never outlive or outspend an ancestor either.
  */
 import { parseEndpointPattern, uncoveredPatterns, patternCovers, type EndpointPattern } from './endpoint-pattern.ts';
 import { formatUsd, usdToMicros, type MicroUsd } from './money.ts';
-import { expiryFrom, unpricedToMicros, type DeriveKeyRequest, type Policy } from './policy.ts';
+import { expiryFrom, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
 import { keyStatus, type VaultKeyRecord } from './vault-key-record.ts';
 
 export const DEFAULT_MAX_KEY_DEPTH = 5;
@@ -100,19 +116,16 @@ export function deriveChildPolicy(
   }
 
   const unpriced = request.unpriced === undefined ? base.unpriced : unpricedToMicros(request.unpriced);
-  const parentUnpriced = Object.entries(base.unpriced).map(([text, price]) => ({ pattern: patterns([text])[0]!, price }));
-  for (const [text, price] of Object.entries(unpriced)) {
-    const pattern = patterns([text])[0]!;
-    const allowedBy = parentUnpriced.find((entry) => patternCovers(entry.pattern, pattern) && countsAtLeast(price, entry.price));
-    if (!allowedBy) {
-      problems.push(`unpriced."${text}": the parent does not treat this endpoint as ${price === 'free' ? 'free' : `priced at ${formatUsd(price)} or less`}`);
-    }
-  }
+  problems.push(...unpricedWidenings(base.unpriced, unpriced));
 
   const stripeAccounts = request.stripe_accounts ?? base.stripeAccounts;
   for (const account of stripeAccounts) {
     if (!base.stripeAccounts.includes(account)) problems.push(`stripe_accounts: ${account} is not one of the parent's connected accounts`);
   }
+
+  const twilio = request.twilio === undefined ? base.twilio : twilioSettingsFromJson(request.twilio, base.twilio);
+  if (request.twilio !== undefined && base.vendor !== 'twilio') problems.push(`twilio: settings apply only to a twilio key, not a ${base.vendor} key`);
+  if (twilio) problems.push(...twilioWidenings(base.twilio, twilio));
 
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -127,12 +140,104 @@ export function deriveChildPolicy(
       metadata,
       unpriced,
       stripeAccounts,
+      ...(twilio ? { twilio } : {}),
     },
   };
 }
 
-/** A child may count an unpriced endpoint at a higher fixed price than its parent, never lower. */
-function countsAtLeast(child: 'free' | MicroUsd, parent: 'free' | MicroUsd): boolean {
-  if (parent === 'free') return true;
-  return child !== 'free' && child >= parent;
+/**
+ * A child's Twilio settings, never wider than its parent's:
+ * - the default call TimeLimit bounds calls that set none: no longer than the parent's, and not
+ *   absent (unbounded) when the parent has one;
+ * - a fallback price counts destinations the price table lacks: a child may count them dearer
+ *   (so fewer fit under every cap in the chain) or not at all (refused under a cap), never cheaper,
+ *   and never where the parent has no fallback. "At most the parent's" would let a child under-count
+ *   real spend and overspend every ancestor's cap.
+ */
+function twilioWidenings(parent: TwilioSettings | undefined, child: TwilioSettings): string[] {
+  const problems: string[] = [];
+  const parentLimit = parent?.defaultCallTimeLimitSeconds ?? null;
+  if (parentLimit !== null && (child.defaultCallTimeLimitSeconds === null || child.defaultCallTimeLimitSeconds > parentLimit)) {
+    problems.push(
+      `twilio.default_call_time_limit_seconds: ${child.defaultCallTimeLimitSeconds ?? 'none (unbounded calls)'} is longer than the parent's ${parentLimit} seconds`,
+    );
+  }
+  const fallbacks = [
+    ['fallback_sms_usd_per_segment', 'fallbackSmsMicrosPerSegment'],
+    ['fallback_mms_usd_per_message', 'fallbackMmsMicrosPerMessage'],
+    ['fallback_voice_usd_per_minute', 'fallbackVoiceMicrosPerMinute'],
+  ] as const;
+  for (const [name, field] of fallbacks) {
+    const mine = child[field];
+    if (mine === null) continue;
+    const theirs = parent?.[field] ?? null;
+    if (theirs === null) problems.push(`twilio.${name}: the parent prices no destination by a fallback, so a child cannot either`);
+    else if (mine < theirs) problems.push(`twilio.${name}: ${formatUsd(mine)} is below the parent's ${formatUsd(theirs)}; a child may count such destinations dearer, never cheaper`);
+  }
+  return problems;
+}
+
+function priceText(price: 'free' | MicroUsd): string {
+  return price === 'free' ? 'free' : formatUsd(price);
+}
+
+/**
+ * Where the child's unpriced entries would let it count a request at less than its parent does (or
+ * count one the parent has no entry for). The proxy prices a request at the FIRST matching entry,
+ * so one covering parent entry is not enough: an earlier, dearer parent entry may be the one that
+ * applies (parent {"POST /v1/subscriptions": 5, "POST /v1/*": "free"}, child
+ * {"POST /v1/subscriptions": "free"}). For each child entry and each dearer parent entry, the
+ * requests both match are a problem unless an earlier entry (child's or parent's) takes all of them.
+ * Like `uncoveredPatterns`, this may refuse a child that was in fact narrower, never the reverse.
+ */
+function unpricedWidenings(parentUnpriced: Policy['unpriced'], childUnpriced: Policy['unpriced']): string[] {
+  const entries = (unpriced: Policy['unpriced']) =>
+    Object.entries(unpriced).map(([text, price]) => ({ pattern: patterns([text])[0]!, price, micros: price === 'free' ? 0 : price }));
+  const parent = entries(parentUnpriced);
+  const child = entries(childUnpriced);
+  const problems: string[] = [];
+  for (const [a, entry] of child.entries()) {
+    const text = entry.pattern.source;
+    if (!parent.some((p) => patternCovers(p.pattern, entry.pattern))) {
+      problems.push(`unpriced."${text}": the parent has no unpriced entry covering this endpoint, so a child cannot add one`);
+      continue;
+    }
+    for (const [b, dearer] of parent.entries()) {
+      if (entry.micros >= dearer.micros) continue;
+      const both = intersection(entry.pattern, dearer.pattern);
+      if (!both) continue;
+      const takenEarlier = [...child.slice(0, a), ...parent.slice(0, b)].some((earlier) => patternCovers(earlier.pattern, both));
+      if (takenEarlier) continue;
+      problems.push(
+        `unpriced."${text}": the parent counts "${dearer.pattern.source}" at ${priceText(dearer.price)} per call, so a child cannot count ${both.source} at ${priceText(entry.price)}`,
+      );
+      break;
+    }
+  }
+  return problems;
+}
+
+/** The pattern matching exactly the requests both match, or undefined when no request matches both. */
+function intersection(a: EndpointPattern, b: EndpointPattern): EndpointPattern | undefined {
+  const method = a.method === '*' ? b.method : b.method === '*' || b.method === a.method ? a.method : undefined;
+  if (method === undefined) return undefined;
+  const segments: string[] = [];
+  for (let i = 0; ; i++) {
+    const x = a.segments[i];
+    const y = b.segments[i];
+    // "**" takes one or more segments: whatever the other pattern has from here on, if anything
+    if (x === '**' || y === '**') {
+      const other = x === '**' ? b.segments : a.segments;
+      if (other[i] === undefined) return undefined;
+      segments.push(...other.slice(i));
+      break;
+    }
+    if (x === undefined || y === undefined) {
+      if (x !== y) return undefined;
+      break;
+    }
+    if (x !== '*' && y !== '*' && x !== y) return undefined;
+    segments.push(x === '*' ? y : x);
+  }
+  return { method, segments, source: `${method} /${segments.join('/')}` };
 }

@@ -106,7 +106,10 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
       const issued = isDerive ? await deps.keys.deriveChild(body) : await deps.keys.issueRoot(body);
       return sendJson(res, 201, { ...keyToJson(issued.key, now), vault_key: issued.vaultKey });
     }
-    // DELETE /api/vault_keys/self: a key holder revokes its own key and all its descendants
+    // DELETE /api/vault_keys/self: a key holder revokes its own key and all its descendants (never an
+    // ancestor or a sibling: only the admin reaches another key). Like the admin's
+    // POST /api/vault_keys/{id}/revoke, it answers { id, revoked_ids }: every key this call revoked,
+    // the key first, then its descendants; keys already revoked are not repeated.
     if (parts.length === 2 && parts[1] === 'self' && method === 'DELETE') {
       const presented = bearerToken(req);
       if (!presented?.startsWith('vk_')) throw new ApiError(401, 'vault_key_required', 'present the vault key to revoke as Authorization: Bearer vk_…');

@@ -49,6 +49,10 @@ export function registerKeyCommands(program: Command, connection: () => CliConne
     },
   );
 
+  // `keys derive --parent vk_… [policy flags]`: POST /api/vault_keys with parent_vault_key and no
+  // admin token. Every flag left out is inherited from the parent; what is given must be a subset
+  // of the parent (deriveChildPolicy in @keyleash/core has the rules), else the server answers 403
+  // naming every problem and this exits 1 printing them. The new key is printed once.
   json(addPolicyOptions(keys.command('derive').description('derive a child key from a vault key you hold (no admin token needed)').requiredOption('--parent <vault key>', 'the parent vault key (vk_…)'))).action(
     async (flags: PolicyFlags & { parent: string; json?: boolean }) => {
       const body = policyBody(flags, { parent_vault_key: flags.parent });

@@ -1,6 +1,11 @@
 import { keyStatus, parseVaultKey, refusal, secretMatches, type Refusal, type Store, type VaultKeyRecord } from '@keyleash/core';
 
-export type Authentication = { ok: true; chain: VaultKeyRecord[] } | { ok: false; refusal: Refusal; keyId: string | null };
+/**
+ * On refusal, `key` is set when the presented key is genuine (its secret matched) but it or an
+ * ancestor is revoked or expired, so the refusal's audit row still carries its tree (root_key_id)
+ * and metadata: a run's refused calls after a cascade revoke show up in `?root_key_id=`.
+ */
+export type Authentication = { ok: true; chain: VaultKeyRecord[] } | { ok: false; refusal: Refusal; keyId: string | null; key?: VaultKeyRecord };
 
 /**
  * Finds the presented vault key and its ancestors, checks the secret in constant time, and
@@ -25,7 +30,7 @@ export async function authenticate(presented: string | undefined, store: Store, 
     return { ok: false, keyId: key ? key.id : null, refusal: refusal('keyleash_unknown_key', `Refused: vault key vk_${parts.id}_… is not known to this keyleash. Check the key; do not retry with it.`) };
   }
   const inactive = inactiveLink(chain, now);
-  if (inactive) return { ok: false, keyId: key.id, refusal: inactive };
+  if (inactive) return { ok: false, keyId: key.id, key, refusal: inactive };
   return { ok: true, chain };
 }
 
