@@ -11,3 +11,4 @@ export * from './store.ts';
 export * from './admission.ts';
 export * from './refusal.ts';
 export * from './pricing/index.ts';
+export * from './twilio-credentials.ts';

@@ -36,6 +36,24 @@ const metadataSchema = z
  */
 const unpricedSchema = z.record(endpointPatternText, z.union([z.literal('free'), usdAmount]));
 
+/**
+ * Twilio pricing settings of a key (only on a twilio key), snake_case like the rest of the policy:
+ * - `default_call_time_limit_seconds`: the TimeLimit keyleash adds to a call that sets none, so
+ *   its cost is bounded and can be priced (without it such a call is unpriced);
+ * - `fallback_*`: the price of a destination the Twilio price table has no price for (without it,
+ *   a message or call there is unpriced: refused under a capped key).
+ * A child may lower the time limit and raise the fallbacks, never the reverse (derivation.ts).
+ */
+const twilioSettingsSchema = z
+  .object({
+    default_call_time_limit_seconds: z.number().int().positive().max(86_400).nullable().optional(),
+    fallback_sms_usd_per_segment: usdAmount.nullable().optional(),
+    fallback_mms_usd_per_message: usdAmount.nullable().optional(),
+    fallback_voice_usd_per_minute: usdAmount.nullable().optional(),
+  })
+  .strict();
+export type TwilioSettingsJson = z.infer<typeof twilioSettingsSchema>;
+
 /** The policy fields shared by a root key's issue request and a child's derive request. */
 const policyFields = {
   daily_usd_cap: usdAmount.nullable(),
@@ -48,6 +66,7 @@ const policyFields = {
   unpriced: unpricedSchema,
   /** Connected accounts the key may act for via `Stripe-Account`; empty = the platform account only. */
   stripe_accounts: z.array(z.string().regex(/^acct_[A-Za-z0-9]+$/, 'Stripe account ids look like acct_…')).max(100),
+  twilio: twilioSettingsSchema,
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -69,10 +88,14 @@ export const IssueKeyRequest = z
     metadata: policyFields.metadata.default({}),
     unpriced: policyFields.unpriced.default({}),
     stripe_accounts: policyFields.stripe_accounts.default([]),
+    twilio: policyFields.twilio.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
     exactlyOneExpiry(body, ctx);
+    if (body.twilio !== undefined && body.vendor !== 'twilio') {
+      ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${body.vendor} key` });
+    }
     if (body.expires_in === undefined && body.expires_at === undefined) {
       ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'a key needs an expiry: expires_in (e.g. "24h") or expires_at' });
     }
@@ -96,6 +119,7 @@ export const DeriveKeyRequest = z
     metadata: policyFields.metadata.optional(),
     unpriced: policyFields.unpriced.optional(),
     stripe_accounts: policyFields.stripe_accounts.optional(),
+    twilio: policyFields.twilio.optional(),
   })
   .strict()
   .superRefine(exactlyOneExpiry);
@@ -112,6 +136,45 @@ export interface Policy {
   metadata: Record<string, string>;
   unpriced: Record<string, 'free' | MicroUsd>;
   stripeAccounts: string[];
+  /** twilio keys only; absent = no settings (every field null) */
+  twilio?: TwilioSettings;
+}
+
+/** The Twilio settings as keyleash holds them: money in micro-USD; null = not set. */
+export interface TwilioSettings {
+  defaultCallTimeLimitSeconds: number | null;
+  fallbackSmsMicrosPerSegment: MicroUsd | null;
+  fallbackMmsMicrosPerMessage: MicroUsd | null;
+  fallbackVoiceMicrosPerMinute: MicroUsd | null;
+}
+
+export const NO_TWILIO_SETTINGS: TwilioSettings = Object.freeze({
+  defaultCallTimeLimitSeconds: null,
+  fallbackSmsMicrosPerSegment: null,
+  fallbackMmsMicrosPerMessage: null,
+  fallbackVoiceMicrosPerMinute: null,
+});
+
+const usdOrNull = (usd: number | null | undefined): MicroUsd | null => (usd === null || usd === undefined ? null : usdToMicros(usd));
+const usdOrNullJson = (micros: MicroUsd | null): number | null => (micros === null ? null : microsToUsd(micros));
+
+/** `over` applied on top of `base`: an omitted field keeps the base's value, null clears it. */
+export function twilioSettingsFromJson(json: TwilioSettingsJson, base: TwilioSettings = NO_TWILIO_SETTINGS): TwilioSettings {
+  return {
+    defaultCallTimeLimitSeconds: json.default_call_time_limit_seconds === undefined ? base.defaultCallTimeLimitSeconds : json.default_call_time_limit_seconds,
+    fallbackSmsMicrosPerSegment: json.fallback_sms_usd_per_segment === undefined ? base.fallbackSmsMicrosPerSegment : usdOrNull(json.fallback_sms_usd_per_segment),
+    fallbackMmsMicrosPerMessage: json.fallback_mms_usd_per_message === undefined ? base.fallbackMmsMicrosPerMessage : usdOrNull(json.fallback_mms_usd_per_message),
+    fallbackVoiceMicrosPerMinute: json.fallback_voice_usd_per_minute === undefined ? base.fallbackVoiceMicrosPerMinute : usdOrNull(json.fallback_voice_usd_per_minute),
+  };
+}
+
+export function twilioSettingsToJson(settings: TwilioSettings): Required<{ [K in keyof TwilioSettingsJson]: number | null }> {
+  return {
+    default_call_time_limit_seconds: settings.defaultCallTimeLimitSeconds,
+    fallback_sms_usd_per_segment: usdOrNullJson(settings.fallbackSmsMicrosPerSegment),
+    fallback_mms_usd_per_message: usdOrNullJson(settings.fallbackMmsMicrosPerMessage),
+    fallback_voice_usd_per_minute: usdOrNullJson(settings.fallbackVoiceMicrosPerMinute),
+  };
 }
 
 export function expiryFrom(body: { expires_in?: string | undefined; expires_at?: string | undefined }, now: number): number | undefined {
@@ -137,6 +200,7 @@ export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Poli
     metadata: body.metadata,
     unpriced: unpricedToMicros(body.unpriced),
     stripeAccounts: body.stripe_accounts,
+    ...(body.twilio ? { twilio: twilioSettingsFromJson(body.twilio) } : {}),
   };
 }
 
@@ -151,6 +215,8 @@ export interface PolicyJson {
   metadata: Record<string, string>;
   unpriced: Record<string, 'free' | number>;
   stripe_accounts: string[];
+  /** twilio keys with settings only */
+  twilio?: ReturnType<typeof twilioSettingsToJson>;
 }
 
 export function policyToJson(policy: Policy): PolicyJson {
@@ -166,6 +232,7 @@ export function policyToJson(policy: Policy): PolicyJson {
       Object.entries(policy.unpriced).map(([pattern, price]) => [pattern, price === 'free' ? 'free' : microsToUsd(price)]),
     ),
     stripe_accounts: policy.stripeAccounts,
+    ...(policy.twilio ? { twilio: twilioSettingsToJson(policy.twilio) } : {}),
   };
 }
 

@@ -16,7 +16,11 @@ export interface AdmitRequest {
   keyChain: readonly string[];
   amountMicros: MicroUsd;
   now: number;
-  /** A vendor idempotency key; a repeat under the same vault key is admitted at no cost. */
+  /**
+   * A vendor idempotency key. A repeat under the same vault key is admitted at no cost, up to the
+   * amount its first use counted (a larger amount pays the difference); if that first use was
+   * released (the vendor refused it and saved no result), the repeat is priced as a new request.
+   */
   idempotencyKey?: string | undefined;
 }
 
@@ -38,10 +42,37 @@ export interface Settlement {
   kind: SettlementKind;
   /** For 'settled': the amount the vendor's answer carries. Ignored for 'released' / 'kept'. */
   actualMicros: MicroUsd;
-  /** Vendor objects paid for under this key tree (e.g. a PaymentIntent id), so a later confirm is not counted twice. */
+  /**
+   * Vendor objects paid for under this key tree (e.g. a PaymentIntent id, a Twilio message SID),
+   * so a later confirm is not counted twice, and a later answer revealing the real price can
+   * correct this reservation (`reprice`). Remembered with this reservation's id; the first
+   * reservation to name an object keeps it.
+   */
   paidObjectIds?: readonly string[];
   audit: AuditEntry;
 }
+
+/** A vendor answer revealed what an object paid for earlier really cost (e.g. a Twilio status fetch). */
+export interface Reprice {
+  /** the key tree the object was paid for in (the tree of the key that asked) */
+  rootId: string;
+  objectId: string;
+  /** the real cost */
+  actualMicros: MicroUsd;
+  /**
+   * The audit row of the correction. The store fills `reservedMicros` (what was counted until now)
+   * and `settledMicros` (what is counted from now on, = actualMicros) before appending it.
+   */
+  audit: AuditEntry;
+}
+
+export type RepriceResult =
+  /** the reservation now counts actualMicros; the difference was applied to every key of its chain, on its own day */
+  | { kind: 'repriced'; reservationId: string; previousMicros: MicroUsd; actualMicros: MicroUsd; audit: AuditRecord }
+  /** the object's reservation already counts exactly this (nothing written) */
+  | { kind: 'unchanged'; reservationId: string }
+  /** no settled reservation in this tree paid for the object (nothing written) */
+  | { kind: 'unknown_object' };
 
 export interface KeyFilter {
   metadata?: Record<string, string>;
@@ -115,6 +146,13 @@ export interface Store {
 
   /** was this vendor object already paid for within the key tree rooted at rootId? */
   isObjectPaid(rootId: string, objectId: string): Promise<boolean>;
+  /**
+   * Corrects the amount a settled reservation counts, from the object it paid for, and appends the
+   * audit row of the correction: one atomic operation. The difference (either sign) goes to the
+   * reservation's chain on the reservation's UTC day and to their totals. Idempotent: the same
+   * price again is `unchanged`. Only 'settled' reservations are corrected.
+   */
+  reprice(request: Reprice): Promise<RepriceResult>;
 
   keySpend(ids: readonly string[], day: string): Promise<Map<string, KeySpend>>;
   spendByDay(id: string, fromDay: string, toDay: string): Promise<{ day: string; micros: MicroUsd }[]>;

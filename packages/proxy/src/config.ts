@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, parseFxTable, type FxTable } from '@keyleash/core';
+import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, parseFxTable, parseTwilioPriceTable, type FxTable, type TwilioPriceTable } from '@keyleash/core';
 import { DEFAULT_STORE_URL } from './stores/open-store.ts';
 import { parseUpstreamOverrides } from './pipeline/upstreams.ts';
 
@@ -10,6 +10,7 @@ export interface ServeFlags {
   store?: string;
   upstream?: string[];
   fxTable?: string;
+  twilioPriceTable?: string;
   maxKeyDepth?: string;
 }
 
@@ -21,6 +22,7 @@ export interface ServeConfig {
   adminToken: string;
   adminTokenGenerated: boolean;
   fxTable: FxTable;
+  twilioPriceTable: TwilioPriceTable;
   maxKeyDepth: number;
 }
 
@@ -37,6 +39,13 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
     if (!parsed.ok) throw new Error(`--fx-table ${fxPath}:\n  ${parsed.problems.join('\n  ')}`);
     fxTable = parsed.table;
   }
+  const twilioPath = flags.twilioPriceTable ?? env.KEYLEASH_TWILIO_PRICE_TABLE;
+  let twilioPriceTable: TwilioPriceTable = DEFAULT_TWILIO_PRICE_TABLE;
+  if (twilioPath) {
+    const parsed = parseTwilioPriceTable(JSON.parse(readFileSync(twilioPath, 'utf8')));
+    if (!parsed.ok) throw new Error(`--twilio-price-table ${twilioPath}:\n  ${parsed.problems.join('\n  ')}`);
+    twilioPriceTable = parsed.table;
+  }
   const maxKeyDepth = Number(flags.maxKeyDepth ?? env.KEYLEASH_MAX_KEY_DEPTH ?? DEFAULT_MAX_KEY_DEPTH);
   if (!Number.isInteger(maxKeyDepth) || maxKeyDepth < 0) throw new Error('--max-key-depth must be a whole number');
   return {
@@ -47,6 +56,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
     adminToken: env.KEYLEASH_ADMIN_TOKEN ?? `kla_${randomBytes(24).toString('base64url')}`,
     adminTokenGenerated: generated,
     fxTable,
+    twilioPriceTable,
     maxKeyDepth,
   };
 }

@@ -12,6 +12,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     adminToken: config.adminToken,
     upstreams: config.upstreams,
     fxTable: config.fxTable,
+    twilioPriceTable: config.twilioPriceTable,
     maxKeyDepth: config.maxKeyDepth,
     logger,
   });

@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FxTable } from '@keyleash/core';
+import type { FxTable, TwilioPriceTable } from '@keyleash/core';
 import { createStripeVendor } from './stripe/index.ts';
+import { createTwilioVendor } from './twilio/index.ts';
 import type { Vendor } from './vendor.ts';
 
-export function createVendors(options: { fx: () => FxTable }): Map<string, Vendor> {
-  const vendors: Vendor[] = [createStripeVendor(options)];
+export function createVendors(options: { fx: () => FxTable; twilioPrices: () => TwilioPriceTable }): Map<string, Vendor> {
+  const vendors: Vendor[] = [createStripeVendor(options), createTwilioVendor({ prices: options.twilioPrices })];
   return new Map(vendors.map((vendor) => [vendor.name, vendor]));
 }
 

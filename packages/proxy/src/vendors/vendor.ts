@@ -51,11 +51,23 @@ export interface SettledCost {
   paidObjectIds?: string[];
 }
 
+/** What a free request's answer says an object paid for earlier really cost (see `Store.reprice`). */
+export interface RevealedPrice {
+  objectId: string;
+  micros: MicroUsd;
+}
+
 export type Pricing =
-  /** known not to move money */
-  | { kind: 'free'; label: string }
-  /** moves money and has a formula; `settle` reads the real amount from a 2xx answer */
-  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost }
+  /**
+   * known not to move money; `revealsPrice` reads a 2xx answer that may carry the real price of
+   * an object paid for earlier (a Twilio message fetched after it was sent)
+   */
+  | { kind: 'free'; label: string; revealsPrice?: (answer: UpstreamAnswer) => RevealedPrice | undefined }
+  /**
+   * moves money and has a formula; `settle` reads the real amount from a 2xx answer;
+   * `upstreamBody` replaces the request body sent upstream (e.g. a call's cost bound, added by keyleash)
+   */
+  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer }
   /** may move money but keyleash has no formula for it */
   | { kind: 'unpriced'; label: string }
   /** the request itself is unacceptable (ambiguous body, unknown currency, …) */
@@ -71,10 +83,12 @@ export interface Vendor {
   readonly name: VendorName;
   /** the env variables that hold this vendor's real secret(s), for operators' docs and errors */
   readonly secretEnv: readonly string[];
+  /** this vendor's real secrets from the proxy's environment; undefined when absent or incomplete */
+  readSecrets(env: Readonly<Record<string, string | undefined>>): VendorSecrets | undefined;
   /** the vault key as this vendor's SDK sends its credential, or undefined when absent */
   presentedVaultKey(headers: IncomingHttpHeaders): string | undefined;
-  /** `Refusal` when the path cannot be routed or normalised safely */
-  route(request: InboundRequest): VendorRoute | Refusal;
+  /** `Refusal` when the path cannot be routed or normalised safely (or names an account the secrets do not own) */
+  route(request: InboundRequest, secrets: VendorSecrets): VendorRoute | Refusal;
   /** vendor-specific policy checks beyond the allowlist (e.g. Stripe-Account pinning) */
   checkHeaders?(request: InboundRequest, key: VaultKeyRecord): Refusal | undefined;
   price(request: InboundRequest, route: VendorRoute, context: PricingContext): Promise<Pricing>;
@@ -87,6 +101,11 @@ export interface Vendor {
   /** the vendor's request id from its answer, for the audit */
   upstreamRequestId(headers: IncomingHttpHeaders): string | undefined;
   renderRefusal(refusal: Refusal): RenderedRefusal;
+  /**
+   * The answer's body as the client may see it (e.g. the real account id replaced, a secret the
+   * vendor echoes redacted). When present, every answer is read whole and uncompressed first.
+   */
+  rewriteResponseBody?(body: Buffer, headers: IncomingHttpHeaders, secrets: VendorSecrets): Buffer;
 }
 
 /** Real vendor credentials, read from the proxy's environment; never logged, never audited. */

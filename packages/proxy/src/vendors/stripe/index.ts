@@ -14,6 +14,11 @@ export function createStripeVendor(options: { fx: () => FxTable }): Vendor {
     name: 'stripe',
     secretEnv: ['STRIPE_SECRET_KEY'],
 
+    readSecrets(env) {
+      const secret = env.STRIPE_SECRET_KEY;
+      return secret ? { STRIPE_SECRET_KEY: secret } : undefined;
+    },
+
     presentedVaultKey(headers: IncomingHttpHeaders): string | undefined {
       const auth = headers.authorization;
       if (!auth?.startsWith('Bearer ')) return undefined;

@@ -1,0 +1,300 @@
+/**
+ * What a Twilio request costs before it is sent, and what it cost once Twilio answered.
+ *
+ * Priced (a dated price table the operator can replace, `--twilio-price-table`):
+ * - a message (POST api …/Messages.json): SMS = segments (GSM-7 160/153, UCS-2 70/67) x the
+ *   destination's per-segment price; MMS (a MediaUrl, or SendAsMms=true) = the per-message MMS
+ *   price. The country comes from `To` (longest calling-code prefix). A MessagingServiceSid send is
+ *   priced the same way: the cost depends on the destination, not the sender.
+ * - a call (POST api …/Calls.json): per-minute price to `To` x ceil(TimeLimit / 60). Without a
+ *   TimeLimit a call may last 4 hours, so keyleash adds the key's
+ *   `twilio.default_call_time_limit_seconds` to the forwarded request, or (no default) treats the call
+ *   as unpriced: refused under a capped key.
+ * - a verification (POST verify …/Services/{VA}/Verifications): Verify's fee per verification plus
+ *   the channel it sends: one SMS segment to `To` (sms, auto), one minute of voice (call), nothing
+ *   (email: billed by SendGrid). Other channels (whatsapp, sna, …) are unpriced.
+ * A destination the table has no price for uses the key's `twilio.fallback_*` price, or is unpriced.
+ * A `To` with a channel prefix (whatsapp:, messenger:, rcs:, client:, sip:) or a Content template
+ * (ContentSid: the body, hence the segments, is unknown here) is unpriced too.
+ *
+ * Settlement: Twilio almost always answers a create with `price: null`; the estimate is kept and the
+ * message / call SID remembered. A later fetch of that message or call through keyleash (GET
+ * …/Messages/SM….json, …/Calls/CA….json) that shows a real USD `price` corrects the count
+ * (`Store.reprice`), in either direction.
+ *
+ * Free: reads (GET, HEAD) except paid Lookup data, DELETE, and the POSTs below that only manage
+ * objects. Everything else may cost money and is unpriced. Endpoints that mint Twilio credentials
+ * (API keys, signing keys, secondary auth tokens, subaccounts with their tokens) are refused for
+ * every key: a vault key must never become a real Twilio credential.
+ */
+import {
+  formatUsd,
+  isE164,
+  NO_TWILIO_SETTINGS,
+  parseDecimalString,
+  priceCall,
+  priceSms,
+  priceVerification,
+  refusal,
+  usdDecimalToMicros,
+  type MicroUsd,
+  type TwilioPriceTable,
+  type TwilioSettings,
+  type VaultKeyRecord,
+} from '@keyleash/core';
+import type { InboundRequest, Pricing, RevealedPrice, SettledCost, UpstreamAnswer, VendorRoute } from '../vendor.ts';
+import { parseTwilioForm, single, type TwilioParams } from './form-body.ts';
+
+/** Verify's voice channel is reserved at one minute (a code read out, repeated). */
+const VERIFY_CALL_SECONDS = 60;
+
+function ambiguous(reason: string): Pricing {
+  return { kind: 'refused', refusal: refusal('keyleash_ambiguous_request', `Refused: ${reason}. Nothing was sent to Twilio; fix the request before retrying.`) };
+}
+
+function unpriced(label: string): Pricing {
+  return { kind: 'unpriced', label };
+}
+
+/** `Messages.json` -> `Messages`: the 2010 API answers the same resource in JSON, XML or CSV. */
+function bare(segment: string): string {
+  return segment.replace(/\.(?:json|xml|csv)$/, '');
+}
+
+/** `shape` with `*` for any one segment, against segments without their extensions */
+function is(segments: readonly string[], shape: string): boolean {
+  const parts = shape.split('/');
+  return parts.length === segments.length && parts.every((part, i) => part === '*' || part === segments[i]);
+}
+
+const CHANNEL_PREFIX = /^([a-z][a-z0-9-]*):/i;
+
+/** A USD price from a Twilio answer (`"price": "-0.00750", "price_unit": "USD"`), or undefined when absent. */
+export function priceFromAnswer(json: unknown): MicroUsd | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const record = json as { price?: unknown; price_unit?: unknown };
+  if (typeof record.price_unit !== 'string' || record.price_unit.toUpperCase() !== 'USD') return undefined;
+  const text = typeof record.price === 'number' ? String(record.price) : record.price;
+  if (typeof text !== 'string') return undefined;
+  const magnitude = text.trim().replace(/^[-+]/, '');
+  if (parseDecimalString(magnitude) === undefined) return undefined;
+  try {
+    return usdDecimalToMicros(magnitude);
+  } catch {
+    return undefined;
+  }
+}
+
+function sidOf(json: unknown): string | undefined {
+  const sid = (json as { sid?: unknown } | null)?.sid;
+  return typeof sid === 'string' && /^[A-Z]{2}[0-9a-fA-F]{32}$/.test(sid) ? sid : undefined;
+}
+
+/** keep the estimate unless the answer carries the real price; remember the object either way */
+function settleFromAnswer(estimate: MicroUsd) {
+  return (answer: UpstreamAnswer): SettledCost => {
+    const sid = sidOf(answer.json);
+    return { micros: priceFromAnswer(answer.json) ?? estimate, ...(sid ? { paidObjectIds: [sid] } : {}) };
+  };
+}
+
+/** POSTs that manage objects and cost nothing by themselves, per product, without extensions. */
+const FREE_POSTS: Record<string, readonly string[]> = {
+  api: [
+    '2010-04-01/Accounts/*/Messages/*', // update: redact the body, cancel a scheduled message
+    '2010-04-01/Accounts/*/Messages/*/Feedback',
+    '2010-04-01/Accounts/*/Calls/*', // update: redirect or hang up (the TimeLimit set at creation still bounds it)
+    '2010-04-01/Accounts/*/Applications',
+    '2010-04-01/Accounts/*/Applications/*',
+  ],
+  verify: ['v2/Services', 'v2/Services/*', 'v2/Services/*/VerificationCheck', 'v2/Services/*/Verifications/*'],
+  messaging: ['v1/Services', 'v1/Services/*', 'v1/Services/*/PhoneNumbers', 'v1/Services/*/ShortCodes', 'v1/Services/*/AlphaSenders'],
+};
+
+/** POSTs whose answer is a new Twilio credential (or an account with its auth token). */
+const CREDENTIAL_POSTS: Record<string, readonly string[]> = {
+  api: ['2010-04-01/Accounts', '2010-04-01/Accounts/*/Keys', '2010-04-01/Accounts/*/SigningKeys'],
+  iam: ['v1/Keys', 'v1/Account/OAuthApps'],
+  accounts: ['v1/AuthTokens/Promote', 'v1/AuthTokens/Secondary'],
+};
+
+/** Lookup query parameters that buy data (line type, caller name, add-ons…); a plain lookup is free. */
+const PAID_LOOKUP_PARAMS = /^(Fields|Type|AddOns)(\.|$)/;
+
+export class TwilioPricing {
+  constructor(private readonly table: () => TwilioPriceTable) {}
+
+  price(request: InboundRequest, route: VendorRoute, key: VaultKeyRecord): Pricing {
+    const [host = '', ...rest] = route.segments;
+    const product = host.slice(0, -'.twilio.com'.length);
+    const path = rest.map(bare);
+    const label = `${request.method} ${route.segments.join('/')}`;
+    const settings = key.policy.twilio ?? NO_TWILIO_SETTINGS;
+
+    if (request.method === 'POST') {
+      if ((CREDENTIAL_POSTS[product] ?? []).some((shape) => is(path, shape))) {
+        return {
+          kind: 'refused',
+          refusal: refusal(
+            'keyleash_endpoint_not_allowed',
+            `Refused: ${request.method} /${route.segments.join('/')} would create a Twilio credential, which keyleash never hands to an agent, whatever the key allows. Do not retry.`,
+          ),
+        };
+      }
+      const priced =
+        product === 'api' && is(path, '2010-04-01/Accounts/*/Messages')
+          ? () => this.message(settings)
+          : product === 'api' && is(path, '2010-04-01/Accounts/*/Calls')
+            ? () => this.call(settings, request)
+            : product === 'verify' && is(path, 'v2/Services/*/Verifications')
+              ? () => this.verification(settings)
+              : undefined;
+      if (priced) {
+        // Twilio may read parameters from the query string too: two places to say `To` is one too many
+        if (request.rawQuery !== '') return ambiguous('a Twilio request that costs money must carry its parameters in the form body, not the query string');
+        const form = parseTwilioForm(request.headers, request.body);
+        if (!form.ok) return ambiguous(form.reason);
+        return priced()(form.params);
+      }
+      if ((FREE_POSTS[product] ?? []).some((shape) => is(path, shape))) return { kind: 'free', label };
+      return unpriced(label);
+    }
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      if (product === 'lookups') {
+        const paid = [...new URLSearchParams(request.rawQuery).keys()].find((name) => PAID_LOOKUP_PARAMS.test(name));
+        if (paid) return unpriced(`${label} with ${paid} (a paid Lookup data package)`);
+      }
+      if (request.method === 'GET' && product === 'api' && (is(path, '2010-04-01/Accounts/*/Messages/*') || is(path, '2010-04-01/Accounts/*/Calls/*'))) {
+        const objectId = path[4]!;
+        return { kind: 'free', label, revealsPrice: (answer) => this.revealed(objectId, answer) };
+      }
+      return { kind: 'free', label };
+    }
+    if (request.method === 'DELETE') return { kind: 'free', label };
+    return unpriced(label);
+  }
+
+  private revealed(objectId: string, answer: UpstreamAnswer): RevealedPrice | undefined {
+    if (!/^(SM|MM|CA)[0-9a-fA-F]{32}$/.test(objectId)) return undefined;
+    const micros = priceFromAnswer(answer.json);
+    return micros === undefined ? undefined : { objectId, micros };
+  }
+
+  /** `To` as a priceable phone number, or the Pricing that says why not */
+  private destination(params: TwilioParams, what: string): { ok: true; to: string } | { ok: false; pricing: Pricing } {
+    const to = single(params, 'To');
+    if (!to.ok) return { ok: false, pricing: ambiguous(to.reason) };
+    if (to.value === undefined) return { ok: false, pricing: ambiguous(`${what} needs "To" for keyleash to price it`) };
+    const channel = CHANNEL_PREFIX.exec(to.value);
+    if (channel) return { ok: false, pricing: unpriced(`${what} over the "${channel[1]}:" channel (keyleash prices phone numbers only)`) };
+    if (!isE164(to.value)) {
+      return { ok: false, pricing: ambiguous(`"To" must be an E.164 phone number such as +15551230000 for keyleash to price ${what}; got "${to.value.slice(0, 20)}"`) };
+    }
+    return { ok: true, to: to.value };
+  }
+
+  private message(settings: TwilioSettings) {
+    return (params: TwilioParams): Pricing => {
+      for (const name of ['From', 'MessagingServiceSid', 'Body', 'ContentSid', 'SendAsMms']) {
+        const checked = single(params, name);
+        if (!checked.ok) return ambiguous(checked.reason);
+      }
+      const destination = this.destination(params, 'a message');
+      if (!destination.ok) return destination.pricing;
+      if (params.has('ContentSid')) return unpriced(`a message from a Content template (ContentSid) to ${destination.to.slice(0, 5)}… (its body, hence its segments, is not in the request)`);
+      const media = params.get('MediaUrl')?.length ?? 0;
+      const sendAsMms = params.get('SendAsMms')?.[0]?.toLowerCase() === 'true';
+      const mediaCount = media > 0 ? media : sendAsMms ? 1 : 0;
+      const fallback = mediaCount > 0 ? settings.fallbackMmsMicrosPerMessage : settings.fallbackSmsMicrosPerSegment;
+      const priced = priceSms(this.table(), {
+        to: destination.to,
+        body: params.get('Body')?.[0] ?? '',
+        mediaCount,
+        ...(fallback !== null ? { fallbackMicros: fallback } : {}),
+      });
+      if (!priced.ok) return unpriced(`a message to ${destination.to.slice(0, 5)}…: ${priced.reason}`);
+      const what =
+        priced.kind === 'mms'
+          ? `MMS to ${priced.country} (${mediaCount} media)`
+          : `SMS to ${priced.country}: ${priced.segments} ${priced.encoding} segment${priced.segments === 1 ? '' : 's'}`;
+      return {
+        kind: 'priced',
+        label: `${what}, ${formatUsd(priced.micros)}${priced.usedFallback ? ' (policy fallback price)' : ''}`,
+        micros: priced.micros,
+        settle: settleFromAnswer(priced.micros),
+      };
+    };
+  }
+
+  private call(settings: TwilioSettings, request: InboundRequest) {
+    return (params: TwilioParams): Pricing => {
+      for (const name of ['From', 'TimeLimit']) {
+        const checked = single(params, name);
+        if (!checked.ok) return ambiguous(checked.reason);
+      }
+      const destination = this.destination(params, 'a call');
+      if (!destination.ok) return destination.pricing;
+      const given = params.get('TimeLimit')?.[0];
+      let seconds: number;
+      let upstreamBody: Buffer | undefined;
+      if (given !== undefined) {
+        if (!/^[1-9][0-9]{0,5}$/.test(given)) return ambiguous(`"TimeLimit" must be a whole number of seconds, got "${given.slice(0, 20)}"`);
+        seconds = Number(given);
+      } else if (settings.defaultCallTimeLimitSeconds !== null) {
+        // the bound keyleash prices is the bound Twilio enforces
+        seconds = settings.defaultCallTimeLimitSeconds;
+        upstreamBody = Buffer.concat([request.body, Buffer.from(`${request.body.length > 0 ? '&' : ''}TimeLimit=${seconds}`)]);
+      } else {
+        return unpriced(
+          `a call to ${destination.to.slice(0, 5)}… without "TimeLimit" (it could last 4 hours; set TimeLimit, or give the key twilio.default_call_time_limit_seconds)`,
+        );
+      }
+      const fallback = settings.fallbackVoiceMicrosPerMinute;
+      const priced = priceCall(this.table(), { to: destination.to, timeLimitSeconds: seconds, ...(fallback !== null ? { fallbackPerMinuteMicros: fallback } : {}) });
+      if (!priced.ok) return unpriced(`a call to ${destination.to.slice(0, 5)}…: ${priced.reason}`);
+      return {
+        kind: 'priced',
+        label: `Call to ${priced.country}: up to ${priced.minutes} min, ${formatUsd(priced.micros)}${priced.usedFallback ? ' (policy fallback price)' : ''}${upstreamBody ? ' (TimeLimit from the key policy)' : ''}`,
+        micros: priced.micros,
+        settle: settleFromAnswer(priced.micros),
+        ...(upstreamBody ? { upstreamBody } : {}),
+      };
+    };
+  }
+
+  private verification(settings: TwilioSettings) {
+    return (params: TwilioParams): Pricing => {
+      const channelParam = single(params, 'Channel');
+      if (!channelParam.ok) return ambiguous(channelParam.reason);
+      const channel = channelParam.value?.toLowerCase();
+      if (channel === undefined) return ambiguous('a verification needs "Channel" for keyleash to price it');
+      const table = this.table();
+      const fee = priceVerification(table);
+      if (channel === 'email') {
+        const to = single(params, 'To');
+        if (!to.ok) return ambiguous(to.reason);
+        return { kind: 'priced', label: `Verification by email, ${formatUsd(fee)}`, micros: fee };
+      }
+      if (channel !== 'sms' && channel !== 'auto' && channel !== 'call') {
+        return unpriced(`a verification over the "${channel.slice(0, 20)}" channel (keyleash prices sms, call and email)`);
+      }
+      const destination = this.destination(params, 'a verification');
+      if (!destination.ok) return destination.pricing;
+      let channelCost;
+      if (channel === 'call') {
+        const fallback = settings.fallbackVoiceMicrosPerMinute;
+        channelCost = priceCall(table, { to: destination.to, timeLimitSeconds: VERIFY_CALL_SECONDS, ...(fallback !== null ? { fallbackPerMinuteMicros: fallback } : {}) });
+      } else {
+        const fallback = settings.fallbackSmsMicrosPerSegment;
+        channelCost = priceSms(table, { to: destination.to, body: '', mediaCount: 0, ...(fallback !== null ? { fallbackMicros: fallback } : {}) });
+      }
+      if (!channelCost.ok) return unpriced(`a verification to ${destination.to.slice(0, 5)}…: ${channelCost.reason}`);
+      const micros = fee + channelCost.micros;
+      return {
+        kind: 'priced',
+        label: `Verification by ${channel} to ${channelCost.country}: ${formatUsd(fee)} + ${channel === 'call' ? 'one minute of voice' : 'one SMS segment'} ${formatUsd(channelCost.micros)}`,
+        micros,
+      };
+    };
+  }
+}

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TWILIO_PLACEHOLDER_ACCOUNT_SID } from '../../packages/core/src/index.ts';
+import { auditOf, client, FROM, GB, issueTwilioKey, PRICE, restException, spendMicros, startTwilioStack, UNKNOWN_COUNTRY, US, type TwilioStack } from './harness.ts';
+
+let stack: TwilioStack;
+
+// this stack holds a Twilio API key (TWILIO_API_KEY_SID + TWILIO_API_KEY_SECRET) instead of the auth token
+beforeAll(async () => {
+  stack = await startTwilioStack({ products: ['api', 'verify'], auth: 'api_key' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+beforeEach(() => {
+  stack.recorder.reset();
+});
+
+const VERIFY_SERVICE = `VA${'a'.repeat(32)}`;
+const twiml = 'https://example.com/twiml';
+
+describe('calls', () => {
+  it('prices a call at the per-minute price times its TimeLimit, and settles at the price Twilio answers with', async () => {
+    const key = await issueTwilioKey(stack);
+    const call = await client(stack, key.vault_key).calls.create({ to: US, from: FROM, url: twiml, timeLimit: 590 });
+    expect(call.accountSid).toBe(TWILIO_PLACEHOLDER_ACCOUNT_SID);
+    const [sent] = stack.recorder.requests;
+    expect(sent!.username).toMatch(/^SK/); // the API key, not the account SID
+    expect(sent!.path).toBe(`/2010-04-01/Accounts/${stack.accountSid}/Calls.json`);
+    expect(stack.recorder.violations).toEqual([]);
+    // 590 s -> 10 started minutes at $0.014; Prism's example call answers price -0.03000
+    expect((await auditOf(stack, key.id))[0]).toMatchObject({ status: 201, reserved_micros: 10 * PRICE.voiceUSPerMinute, settled_micros: 30_000 });
+    expect(await spendMicros(stack, key.id)).toBe(30_000);
+  });
+
+  it('refuses a call without TimeLimit under a capped key, unless the key’s policy gives a default, which then bounds the call at Twilio too', async () => {
+    const bare = await issueTwilioKey(stack);
+    const refused = await restException(client(stack, bare.vault_key).calls.create({ to: US, from: FROM, url: twiml }));
+    expect(refused).toMatchObject({ status: 403, code: 'keyleash_unpriced_endpoint' });
+    expect(refused.message).toMatch(/TimeLimit/);
+    expect(stack.recorder.requests).toHaveLength(0);
+
+    const bounded = await issueTwilioKey(stack, { twilio: { default_call_time_limit_seconds: 120 } });
+    await client(stack, bounded.vault_key).calls.create({ to: US, from: FROM, url: twiml });
+    expect(new URLSearchParams(stack.recorder.requests[0]!.body).getAll('TimeLimit')).toEqual(['120']);
+    expect((await auditOf(stack, bounded.id))[0].reserved_micros).toBe(2 * PRICE.voiceUSPerMinute);
+  });
+
+  it('prices a call to a country without a price at the policy’s fallback, and corrects the count when a fetch reveals the price', async () => {
+    const key = await issueTwilioKey(stack, { twilio: { fallback_voice_usd_per_minute: 0.5 } });
+    const twilio = client(stack, key.vault_key);
+    const call = await twilio.calls.create({ to: UNKNOWN_COUNTRY, from: FROM, url: twiml, timeLimit: 60 });
+    expect((await auditOf(stack, key.id))[0].reserved_micros).toBe(500_000);
+    // Prism's example fetched call cost $0.200
+    await twilio.calls(call.sid).fetch();
+    expect(await spendMicros(stack, key.id)).toBe(200_000);
+  });
+});
+
+describe('Verify', () => {
+  it('prices a verification at Verify’s fee plus the channel it sends: an SMS segment, a minute of voice, nothing for email', async () => {
+    const key = await issueTwilioKey(stack, { allowed_endpoints: ['POST /verify.twilio.com/v2/Services/*/Verifications', 'POST /verify.twilio.com/v2/Services/*/VerificationCheck'] });
+    const verifications = client(stack, key.vault_key).verify.v2.services(VERIFY_SERVICE).verifications;
+    await verifications.create({ to: US, channel: 'sms' });
+    await verifications.create({ to: GB, channel: 'call' });
+    await verifications.create({ to: 'someone@example.com', channel: 'email' });
+    await client(stack, key.vault_key).verify.v2.services(VERIFY_SERVICE).verificationChecks.create({ to: US, code: '123456' });
+
+    expect(stack.recorder.requests.map((request) => `${request.host} ${request.path}`)).toEqual([
+      `verify.twilio.com /v2/Services/${VERIFY_SERVICE}/Verifications`,
+      `verify.twilio.com /v2/Services/${VERIFY_SERVICE}/Verifications`,
+      `verify.twilio.com /v2/Services/${VERIFY_SERVICE}/Verifications`,
+      `verify.twilio.com /v2/Services/${VERIFY_SERVICE}/VerificationCheck`,
+    ]);
+    expect((await auditOf(stack, key.id)).map((row) => row.reserved_micros)).toEqual([PRICE.verify + PRICE.smsUS, PRICE.verify + 40_000, PRICE.verify, 0]);
+  });
+
+  it('refuses a verification over a channel it cannot price under a capped key', async () => {
+    const key = await issueTwilioKey(stack, { allowed_endpoints: ['POST /verify.twilio.com/**'] });
+    const refused = await restException(client(stack, key.vault_key).verify.v2.services(VERIFY_SERVICE).verifications.create({ to: US, channel: 'whatsapp' }));
+    expect(refused).toMatchObject({ status: 403, code: 'keyleash_unpriced_endpoint' });
+    expect(stack.recorder.requests).toHaveLength(0);
+  });
+});
+
+describe('Lookup', () => {
+  it('lets a plain lookup through free, and treats a paid data package as unpriced', async () => {
+    const key = await issueTwilioKey(stack, { allowed_endpoints: ['GET /lookups.twilio.com/v2/PhoneNumbers/*'] });
+    const lookups = client(stack, key.vault_key).lookups.v2;
+    stack.recorder.respond({ method: 'GET', pathSuffix: `/v2/PhoneNumbers/${US}`, status: 200, body: { phone_number: US, valid: true, country_code: 'US' } });
+    const found = await lookups.phoneNumbers(US).fetch();
+    expect(found.valid).toBe(true);
+    expect(stack.recorder.requests[0]!.host).toBe('lookups.twilio.com');
+
+    const refused = await restException(lookups.phoneNumbers(US).fetch({ fields: 'line_type_intelligence' }));
+    expect(refused).toMatchObject({ status: 403, code: 'keyleash_unpriced_endpoint' });
+    expect(stack.recorder.requests).toHaveLength(1);
+    expect((await auditOf(stack, key.id)).map((row) => [row.decision, row.reserved_micros])).toEqual([
+      ['allowed', 0],
+      ['refused', 0],
+    ]);
+  });
+});
