@@ -4,7 +4,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keyleash_process_' });
-  return {
+  const metrics = {
     registry,
     requests: new Counter({
       name: 'keyleash_requests_total',
@@ -38,6 +38,9 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
+  // store errors start at an explicit 0, so an alert on their rate sees a series before the first failure
+  for (const operation of ['admit', 'reprice', 'settle', 'audit']) metrics.storeErrors.inc({ operation }, 0);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

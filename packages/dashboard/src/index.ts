@@ -1,0 +1,2 @@
+export { createDashboard, type Dashboard, type DashboardOptions } from './serve.ts';
+export { buildDashboard, type DashboardBundle } from './build.ts';

@@ -1,0 +1,171 @@
+/**
+ * The dashboard's only way to data: the management API, with the admin token as a Bearer header.
+ * The token lives in sessionStorage (this tab only, gone when it closes), never in a URL or a cookie.
+ */
+import type { PolicyJson } from '@keyleash/core';
+
+export type KeyStatus = 'active' | 'expired' | 'revoked';
+
+export interface KeyJson {
+  id: string;
+  parent_id: string | null;
+  root_id: string;
+  depth: number;
+  status: KeyStatus;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  policy: PolicyJson;
+  /** the key's own spend plus its descendants' (what its caps are checked against) */
+  spend?: { today_usd: number; total_usd: number; today_micros: number; total_micros: number; includes_descendants: boolean };
+}
+
+export interface IssuedKeyJson extends KeyJson {
+  vault_key: string;
+}
+
+export interface AuditJson {
+  seq: number;
+  at: string;
+  vault_key_id: string | null;
+  root_key_id: string | null;
+  metadata: Record<string, string>;
+  vendor: string;
+  method: string;
+  path: string;
+  status: number;
+  decision: 'allowed' | 'refused';
+  reason: string | null;
+  reserved_usd: number;
+  settled_usd: number;
+  reserved_micros: number;
+  settled_micros: number;
+  upstream_request_id: string | null;
+  idempotency_key: string | null;
+  latency_ms: number;
+  attribution: Record<string, string>;
+  hash: string;
+}
+
+export interface SpendJson {
+  group_by: string;
+  from: string;
+  to: string;
+  total_usd: number;
+  total_micros: number;
+  data: { group: string | null; usd: number; micros: number; requests: number }[];
+}
+
+export interface DaySpendJson {
+  id: string;
+  from: string;
+  to: string;
+  data: { day: string; usd: number; micros: number }[];
+}
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN_KEY = 'keyleash.admin_token';
+const signedOutListeners = new Set<(reason: string) => void>();
+
+export const session = {
+  token(): string | null {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  signIn(token: string): void {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  signOut(reason = ''): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+    for (const listener of signedOutListeners) listener(reason);
+  },
+  onSignedOut(listener: (reason: string) => void): () => void {
+    signedOutListeners.add(listener);
+    return () => signedOutListeners.delete(listener);
+  },
+};
+
+async function request<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    cache: 'no-store',
+    credentials: 'omit',
+  });
+  let json: any = null;
+  try {
+    json = await response.json();
+  } catch {
+    // not JSON: described by the status below
+  }
+  if (!response.ok) {
+    const error = json?.error;
+    throw new ApiFailure(response.status, error?.code ?? `http_${response.status}`, error?.message ?? `the API answered HTTP ${response.status}`, Array.isArray(error?.problems) ? error.problems : []);
+  }
+  return json as T;
+}
+
+/** Calls the API with the session's token; a 401 ends the session (back to the login form). */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const token = session.token();
+  if (!token) throw new ApiFailure(401, 'signed_out', 'sign in with the admin token');
+  try {
+    return await request<T>(method, path, token, body);
+  } catch (error) {
+    if (error instanceof ApiFailure && error.status === 401) session.signOut(`${error.message} (HTTP 401): sign in again`);
+    throw error;
+  }
+}
+
+/** Checks a token before keeping it: any admin read will do, the smallest is one audit row. */
+export async function checkToken(token: string): Promise<void> {
+  await request('GET', '/api/audit?limit=1', token);
+}
+
+export const keysApi = {
+  list: () => api<{ data: KeyJson[] }>('GET', '/api/vault_keys').then((r) => r.data),
+  get: (id: string) => api<KeyJson>('GET', `/api/vault_keys/${encodeURIComponent(id)}`),
+  tree: (id: string) => api<{ root: string; data: KeyJson[] }>('GET', `/api/vault_keys/${encodeURIComponent(id)}/tree`).then((r) => r.data),
+  spendByDay: (id: string, from: string, to: string) =>
+    api<DaySpendJson>('GET', `/api/vault_keys/${encodeURIComponent(id)}/spend?from=${from}&to=${to}`),
+  issue: (body: unknown) => api<IssuedKeyJson>('POST', '/api/vault_keys', body),
+  revoke: (id: string) => api<{ id: string; revoked_ids: string[] }>('POST', `/api/vault_keys/${encodeURIComponent(id)}/revoke`),
+};
+
+export interface AuditQuery {
+  vault_key_id?: string;
+  role?: string;
+  customer?: string;
+  decision?: '' | 'allowed' | 'refused';
+}
+
+export function auditParams(query: AuditQuery, extra: Record<string, string | number> = {}): string {
+  const params = new URLSearchParams();
+  if (query.vault_key_id) params.set('vault_key_id', query.vault_key_id);
+  if (query.role) params.set('metadata.role', query.role);
+  if (query.customer) params.set('metadata.customer_id', query.customer);
+  if (query.decision) params.set('decision', query.decision);
+  for (const [name, value] of Object.entries(extra)) params.set(name, String(value));
+  return params.toString();
+}
+
+export const auditApi = {
+  /** newest first */
+  query: (query: AuditQuery, extra: Record<string, string | number> = {}) =>
+    api<{ data: AuditJson[] }>('GET', `/api/audit?${auditParams(query, extra)}`).then((r) => r.data),
+};
+
+export const spendApi = {
+  grouped: (groupBy: string, from: string, to: string) =>
+    api<SpendJson>('GET', `/api/spend?group_by=${encodeURIComponent(groupBy)}&from=${from}&to=${to}`),
+};
