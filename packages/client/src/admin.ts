@@ -1,4 +1,4 @@
-import type { PolicyJson } from '@keyleash/core';
+import type { PolicyJson, TwilioSettingsJson } from '@keyleash/core';
 import { resolveProxyUrl, type ProxyOptions } from './config.ts';
 
 /** A management API answer that was not a success; `problems` names every invalid field. */
@@ -26,7 +26,8 @@ export interface KeyPolicyInput {
   metadata?: Record<string, string>;
   unpriced?: Record<string, 'free' | number>;
   stripe_accounts?: string[];
-  twilio?: Record<string, unknown>;
+  /** Twilio keys only: default call TimeLimit and fallback prices (see the README's Pricing) */
+  twilio?: TwilioSettingsJson;
 }
 
 /** A child's request: every field optional (omitted = inherited from the parent). */
@@ -106,7 +107,12 @@ async function request<T>(baseUrl: string, method: string, path: string, token: 
 
 /**
  * Deriving a child needs no admin token: whoever holds a vault key may mint a narrower one.
- * The proxy checks the child is a subset of the parent.
+ * Every field of `policy` left out is inherited from the parent; what is given must be a subset of
+ * the parent (same vendor, caps and rate limit no higher, endpoints inside the parent's patterns,
+ * expiry no later, inherited metadata unchanged, unpriced entries and connected accounts only as the
+ * parent has them, depth limited). The proxy checks it (deriveChildPolicy in @keyleash/core) and
+ * a refusal throws a KeyleashApiError (403) whose `problems` name every violation. The child's
+ * spend counts against its own caps and every ancestor's; revoking or expiring an ancestor ends it.
  */
 export async function deriveChild(parentVaultKey: string, policy: ChildPolicyInput, options: ProxyOptions = {}): Promise<IssuedVaultKey> {
   return request(resolveProxyUrl(options), 'POST', '/api/vault_keys', undefined, { ...policy, parent_vault_key: parentVaultKey });

@@ -9,10 +9,16 @@ export interface KeyleashRefusal {
   status: number | undefined;
 }
 
+/**
+ * Codes that report an outage rather than a policy decision: an agent should see these as
+ * errors (something is broken, retrying later may help), not as "refused, do not retry".
+ */
+const OUTAGE_CODES = new Set(['keyleash_store_unavailable', 'keyleash_upstream_unreachable', 'keyleash_upstream_not_configured']);
+
 export function keyleashRefusalOf(error: unknown): KeyleashRefusal | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const candidate = error as { code?: unknown; message?: unknown; statusCode?: unknown; status?: unknown };
-  if (typeof candidate.code !== 'string' || !candidate.code.startsWith('keyleash_')) return undefined;
+  if (typeof candidate.code !== 'string' || !candidate.code.startsWith('keyleash_') || OUTAGE_CODES.has(candidate.code)) return undefined;
   const status = typeof candidate.statusCode === 'number' ? candidate.statusCode : typeof candidate.status === 'number' ? candidate.status : undefined;
   return { code: candidate.code, message: typeof candidate.message === 'string' ? candidate.message : candidate.code, status };
 }

@@ -1,6 +1,8 @@
 import type Stripe from 'stripe';
+import type twilio from 'twilio';
 import type { Attribution } from '../attribution.ts';
 import { stripeFor } from '../stripe.ts';
+import { twilioFor } from '../twilio.ts';
 
 /** One agent role's identity towards keyleash: its vault key and who it is, for attribution. */
 export interface AgentCredentials {
@@ -16,6 +18,7 @@ export interface AgentCredentials {
 /** The vendor clients a tool receives: bound to the calling agent's key, attributed to the call. */
 export interface VendorClients {
   readonly stripe: Stripe;
+  readonly twilio: twilio.Twilio;
 }
 
 export interface ToolCall {
@@ -35,10 +38,15 @@ export function vendorClientsFor(credentials: AgentCredentials, call: ToolCall):
     ...(call.toolCallId ? { toolCallId: call.toolCallId } : {}),
   };
   let stripe: Stripe | undefined;
+  let twilioClient: twilio.Twilio | undefined;
   return {
     get stripe() {
       stripe ??= stripeFor({ vaultKey: credentials.vaultKey, ...(credentials.proxyUrl ? { proxyUrl: credentials.proxyUrl } : {}), attribution });
       return stripe;
+    },
+    get twilio() {
+      twilioClient ??= twilioFor({ vaultKey: credentials.vaultKey, ...(credentials.proxyUrl ? { proxyUrl: credentials.proxyUrl } : {}), attribution });
+      return twilioClient;
     },
   };
 }

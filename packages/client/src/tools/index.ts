@@ -2,3 +2,4 @@ export * from './credentials.ts';
 export * from './define-tool.ts';
 export * from './child-keys.ts';
 export * from './stripe-tools.ts';
+export * from './twilio-tools.ts';

@@ -4,12 +4,14 @@ import { defineTool } from './define-tool.ts';
 /** Ready-made tools, so a user can start without writing any. Each is one small definition. */
 export const createPaymentIntent = defineTool({
   name: 'create_payment_intent',
-  description: "Charge a customer: create and confirm a Stripe PaymentIntent. amount is in the currency's smallest unit (cents for USD).",
+  description:
+    "Charge a customer: create a Stripe PaymentIntent, confirmed at once when payment_method is given (e.g. pm_card_visa in test mode). amount is in the currency's smallest unit (cents for USD).",
   input: z.object({
     amount: z.number().int().positive(),
     currency: z.string().length(3),
     customer: z.string().optional(),
     description: z.string().optional(),
+    payment_method: z.string().optional(),
   }),
   async run(input, { clients }) {
     const intent = await clients.stripe.paymentIntents.create({
@@ -17,6 +19,8 @@ export const createPaymentIntent = defineTool({
       currency: input.currency,
       ...(input.customer ? { customer: input.customer } : {}),
       ...(input.description ? { description: input.description } : {}),
+      // confirmed server-side, without redirect-based methods: no return_url needed
+      ...(input.payment_method ? { payment_method: input.payment_method, confirm: true, automatic_payment_methods: { enabled: true, allow_redirects: 'never' as const } } : {}),
     });
     return { id: intent.id, amount: intent.amount, currency: intent.currency, status: intent.status };
   },

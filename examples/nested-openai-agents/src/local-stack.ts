@@ -1,0 +1,66 @@
+/**
+ * Where the example's keyleash and Stripe come from:
+ *   - KEYLEASH_URL + KEYLEASH_ADMIN_TOKEN: a keyleash you already run (it holds the Stripe secret);
+ *   - STRIPE_SECRET_KEY (test mode): keyleash in this process, in front of the real Stripe API;
+ *   - neither (default): keyleash in this process, in front of the local fake Stripe. No network.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeyleashAdmin } from '@keyleash/client';
+import { createKeyleash } from '../../../packages/proxy/src/server.ts';
+import { SqliteStore } from '../../../packages/proxy/src/stores/sqlite/sqlite-store.ts';
+import { startFakeStripe } from '../../../test/upstreams/stripe/server.ts';
+
+export interface LocalStack {
+  proxyUrl: string;
+  admin: KeyleashAdmin;
+  /** one line for the console: what the agents are really talking to */
+  description: string;
+  close(): Promise<void>;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export async function startLocalStack(env: Env = process.env): Promise<LocalStack> {
+  if (env.KEYLEASH_URL && env.KEYLEASH_ADMIN_TOKEN) {
+    return {
+      proxyUrl: env.KEYLEASH_URL,
+      admin: new KeyleashAdmin({ proxyUrl: env.KEYLEASH_URL, adminToken: env.KEYLEASH_ADMIN_TOKEN }),
+      description: `your keyleash at ${env.KEYLEASH_URL}`,
+      close: async () => {},
+    };
+  }
+
+  const realSecret = env.STRIPE_SECRET_KEY;
+  if (realSecret && !/^(sk|rk)_test_/.test(realSecret)) {
+    throw new Error('this example moves money: give it a Stripe test-mode key (sk_test_… or rk_test_…), never a live one');
+  }
+  const secret = realSecret ?? `sk_test_fake_${randomBytes(12).toString('hex')}`;
+  const fake = realSecret ? undefined : await startFakeStripe({ secret });
+  const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'keyleash-example-')), 'keyleash.db'));
+  const adminToken = `kla_example_${randomBytes(16).toString('hex')}`;
+  const keyleash = createKeyleash({
+    store,
+    adminToken,
+    env: { STRIPE_SECRET_KEY: secret },
+    upstreams: new Map(fake ? ['api.stripe.com', 'files.stripe.com', 'connect.stripe.com'].map((host) => [host, fake.url]) : []),
+  });
+  await new Promise<void>((resolve, reject) => {
+    keyleash.server.once('error', reject);
+    keyleash.server.listen(0, '127.0.0.1', resolve);
+  });
+  const proxyUrl = `http://127.0.0.1:${(keyleash.server.address() as AddressInfo).port}`;
+  return {
+    proxyUrl,
+    admin: new KeyleashAdmin({ proxyUrl, adminToken }),
+    description: fake ? `keyleash ${proxyUrl} (in this process) -> local fake Stripe ${fake.url}` : `keyleash ${proxyUrl} (in this process) -> Stripe test mode`,
+    async close() {
+      await keyleash.close();
+      await store.close();
+      await fake?.close();
+    },
+  };
+}
