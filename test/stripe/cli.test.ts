@@ -1,0 +1,141 @@
+/**
+ * `pnpm keyleash …` against a running `keyleash serve`: keys create/list/show/revoke, audit and
+ * spend, both as tables and as --json, configured from KEYLEASH_URL and KEYLEASH_ADMIN_TOKEN.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/keyleash-process.ts';
+import { sdk, sdkError, startStripeStack, type StripeStack } from './harness.ts';
+
+const run = promisify(execFile);
+let stack: StripeStack;
+
+beforeAll(async () => {
+  stack = await startStripeStack({ label: 'cli' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function keyleash(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/proxy/src/cli/main.ts'), ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', KEYLEASH_URL: stack.keyleash.url, KEYLEASH_ADMIN_TOKEN: stack.keyleash.adminToken, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('the keyleash CLI against a running proxy', () => {
+  let created: { id: string; vault_key: string; policy: any; status: string };
+
+  it('keys create --json issues a key that works through the proxy', async () => {
+    const result = await keyleash([
+      'keys', 'create', '--vendor', 'stripe', '--daily-usd-cap', '25', '--allow', 'POST /v1/payment_intents', '--allow', 'GET /v1/customers/*',
+      '--expires-in', '2h', '--metadata', 'role=cli-agent', '--metadata', 'customer_id=cus_cli', '--json',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    created = JSON.parse(result.stdout);
+    expect(created.vault_key).toMatch(/^vk_[a-z2-7]{16}_[a-z2-7]{40}$/);
+    expect(created.vault_key.split('_')[1]).toBe(created.id);
+    expect(created.status).toBe('active');
+    expect(created.policy).toMatchObject({ vendor: 'stripe', daily_usd_cap: 25, allowed_endpoints: ['POST /v1/payment_intents', 'GET /v1/customers/*'], metadata: { role: 'cli-agent', customer_id: 'cus_cli' } });
+
+    const stripe = sdk(stack.keyleash.url, created.vault_key);
+    expect((await stripe.paymentIntents.create({ amount: 2000, currency: 'usd' })).amount).toBe(2000);
+    const refused = await sdkError(stripe.paymentIntents.create({ amount: 1000, currency: 'usd' }));
+    expect(refused.code).toBe('keyleash_daily_cap_reached');
+  });
+
+  it('keys create without --json prints the key once, with how to use it', async () => {
+    const result = await keyleash(['keys', 'create', '--vendor', 'stripe', '--daily-usd-cap', 'none', '--allow', 'GET /v1/customers', '--expires-in', '30m', '--metadata', 'role=reader']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Created stripe vault key [a-z2-7]{16}/);
+    expect(result.stdout).toMatch(/vk_[a-z2-7]{16}_[a-z2-7]{40}/);
+  });
+
+  it('keys list shows the key with today’s spend, as JSON and as a table, and filters by metadata', async () => {
+    const [json, filteredRun, table] = await Promise.all([
+      keyleash(['keys', 'list', '--json']),
+      keyleash(['keys', 'list', '--metadata', 'role=cli-agent', '--json']),
+      keyleash(['keys', 'list']),
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    const keys = JSON.parse(json.stdout) as any[];
+    const mine = keys.find((k) => k.id === created.id);
+    expect(mine).toMatchObject({ status: 'active', spend: { today_usd: 20 } });
+    expect(json.stdout).not.toContain(created.vault_key.split('_')[2]);
+
+    const filtered = JSON.parse(filteredRun.stdout) as any[];
+    expect(filtered.map((k) => k.id)).toEqual([created.id]);
+
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/ID\s+PARENT\s+VENDOR\s+STATUS/);
+    const line = table.stdout.split('\n').find((l) => l.includes(created.id));
+    expect(line).toMatch(/stripe\s+active/);
+    expect(line).toContain('role=cli-agent');
+  });
+
+  it('audit --json lists the key’s requests with decisions and costs, and filters them', async () => {
+    const [result, refusedRun, table] = await Promise.all([
+      keyleash(['audit', '--key', created.id, '--json']),
+      keyleash(['audit', '--metadata', 'role=cli-agent', '--decision', 'refused', '--json']),
+      keyleash(['audit', '--key', created.id]),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const rows = JSON.parse(result.stdout) as any[];
+    expect(rows.map((r) => [r.decision, r.reason, r.settled_micros])).toEqual([
+      ['refused', 'keyleash_daily_cap_reached', 0],
+      ['allowed', null, 20_000_000],
+    ]);
+    const refused = JSON.parse(refusedRun.stdout) as any[];
+    expect(refused.length).toBe(1);
+
+    expect(table.stdout).toMatch(/SEQ\s+AT\s+KEY\s+REQUEST/);
+    expect(table.stdout).toContain('POST /v1/payment_intents');
+    expect(table.stdout).toContain('keyleash_daily_cap_reached');
+  });
+
+  it('spend shows what each key and each role spent today', async () => {
+    const [table, byRoleRun] = await Promise.all([keyleash(['spend']), keyleash(['spend', '--group-by', 'metadata.role', '--json'])]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/total \$20(\.00)?/);
+    expect(table.stdout).toContain(created.id);
+
+    const byRole = JSON.parse(byRoleRun.stdout);
+    expect(byRole.total_usd).toBe(20);
+    expect(byRole.data).toEqual([expect.objectContaining({ group: 'cli-agent', usd: 20, requests: 1 })]);
+  });
+
+  it('keys show and keys revoke, after which the key is refused', async () => {
+    const show = JSON.parse((await keyleash(['keys', 'show', created.id, '--json'])).stdout);
+    expect(show).toMatchObject({ id: created.id, status: 'active' });
+    const revoke = await keyleash(['keys', 'revoke', created.id]);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(revoke.stdout).toContain(created.id);
+    const after = JSON.parse((await keyleash(['keys', 'show', created.id, '--json'])).stdout);
+    expect(after.status).toBe('revoked');
+    const refused = await sdkError(sdk(stack.keyleash.url, created.vault_key).customers.retrieve('cus_1'));
+    expect(refused.code).toBe('keyleash_key_revoked');
+  });
+
+  it('an invalid key request exits 1 and lists every problem', async () => {
+    const result = await keyleash(['keys', 'create', '--vendor', 'stripe', '--daily-usd-cap', '-3', '--allow', 'FETCH /v1/x', '--expires-in', 'soon']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('400');
+    for (const field of ['daily_usd_cap', 'allowed_endpoints', 'expires_in']) expect(result.stderr).toContain(field);
+    expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it('a wrong admin token exits 1 with a clear message', async () => {
+    const result = await keyleash(['keys', 'list'], { KEYLEASH_ADMIN_TOKEN: 'kla_wrong' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/401/);
+  });
+});
