@@ -36,9 +36,13 @@ export interface AuditRecord extends AuditEntry {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Canonical serialisation: fixed field order, so any store computes the same hash. */
-export function auditHash(prevHash: string, entry: AuditEntry): string {
-  const canonical = JSON.stringify([
+/**
+ * The exact text an audit row's hash covers: a JSON array, `prevHash` first, then the entry's
+ * fields in a fixed order (so any store computes the same hash). A store that hashes inside its
+ * database (PostgreSQL, to keep the chain lock off the network) hashes this same text.
+ */
+export function auditCanonical(prevHash: string, entry: AuditEntry): string {
+  return JSON.stringify([
     prevHash,
     entry.at,
     entry.vaultKeyId,
@@ -57,7 +61,11 @@ export function auditHash(prevHash: string, entry: AuditEntry): string {
     entry.latencyMs,
     sortedObject(entry.attribution),
   ]);
-  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** sha256 (hex) of `auditCanonical`. */
+export function auditHash(prevHash: string, entry: AuditEntry): string {
+  return createHash('sha256').update(auditCanonical(prevHash, entry)).digest('hex');
 }
 
 function sortedObject(record: Record<string, string>): [string, string][] {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, type FxTable, type Store } from '@keyleash/core';
+import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, type FxTable, type Store, type TwilioPriceTable } from '@keyleash/core';
+import { createDashboard } from '@keyleash/dashboard';
 import pino, { type Logger } from 'pino';
 import { handleAdminRequest } from './admin/router.ts';
 import { KeyService } from './admin/key-service.ts';
@@ -20,6 +21,7 @@ export interface KeyleashOptions {
   /** the process environment the real secrets are read from */
   env?: Readonly<Record<string, string | undefined>>;
   fxTable?: FxTable;
+  twilioPriceTable?: TwilioPriceTable;
   maxKeyDepth?: number;
   upstreamTimeoutMs?: number;
   maxBodyBytes?: number;
@@ -40,7 +42,8 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
   const logger = options.logger ?? pino({ level: 'info' });
   const env = options.env ?? process.env;
   const fxTable = options.fxTable ?? DEFAULT_FX_TABLE;
-  const vendors = createVendors({ fx: () => fxTable });
+  const twilioPriceTable = options.twilioPriceTable ?? DEFAULT_TWILIO_PRICE_TABLE;
+  const vendors = createVendors({ fx: () => fxTable, twilioPrices: () => twilioPriceTable });
   const metrics = createMetrics();
   const upstreams = new Upstreams(options.upstreams ?? new Map(), { timeoutMs: options.upstreamTimeoutMs ?? 80_000 });
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
@@ -48,8 +51,7 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
   const secretsByVendor = new Map<string, VendorSecrets | undefined>();
   const secrets = (vendor: Vendor): VendorSecrets | undefined => {
     if (!secretsByVendor.has(vendor.name)) {
-      const values = Object.fromEntries(vendor.secretEnv.map((name) => [name, env[name]]).filter(([, v]) => v));
-      secretsByVendor.set(vendor.name, Object.keys(values).length > 0 ? (values as VendorSecrets) : undefined);
+      secretsByVendor.set(vendor.name, vendor.readSecrets(env));
     }
     return secretsByVendor.get(vendor.name);
   };
@@ -57,6 +59,7 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
   const pipeline: PipelineDeps = { store: options.store, upstreams, policies: new CompiledPolicies(), secrets, metrics, logger, clock };
   const keys = new KeyService(options.store, { maxDepth: options.maxKeyDepth ?? DEFAULT_MAX_KEY_DEPTH, clock });
   const admin = { store: options.store, keys, adminToken: options.adminToken, clock };
+  const dashboard = createDashboard({ onBuildError: (error) => logger.error({ err: error }, 'the dashboard bundle could not be built') });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = req.url ?? '/';
@@ -73,6 +76,7 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
       return;
     }
     if (firstSegment === 'api') return handleAdminRequest(req, res, new URL(target, 'http://keyleash.local'), admin);
+    if (firstSegment === 'dashboard') return dashboard.handle(req, res, rawPath);
 
     let vendor = vendors.get(firstSegment);
     let vendorPath = rawPath;
@@ -80,9 +84,13 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
       vendorPath = rawPath.slice(firstSegment.length + 1);
     } else if (UNPREFIXED_ROOTS.has(firstSegment)) {
       vendor = vendorForUnprefixedRequest(vendors, req.headers);
+    } else {
+      // A path no SDK builds (`/V1/…`, `//v1/…`, `/v1%2f…`) that presents a vault key is still an
+      // agent's vendor call: the vendor pipeline refuses it in the vendor's own error shape.
+      vendor = [...vendors.values()].find((candidate) => candidate.presentedVaultKey(req.headers)?.startsWith('vk_'));
     }
     if (!vendor) {
-      return sendApiError(res, new ApiError(404, 'not_found', `keyleash serves /{vendor}/… (${[...vendors.keys()].join(', ')}), /v1/…, /api/…, /healthz and /metrics; not ${rawPath.slice(0, 100)}`));
+      return sendApiError(res, new ApiError(404, 'not_found', `keyleash serves /{vendor}/… (${[...vendors.keys()].join(', ')}), /v1/…, /api/…, /dashboard, /healthz and /metrics; not ${rawPath.slice(0, 100)}`));
     }
     let body: Buffer;
     try {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { CliError, type CliConnection } from './api-client.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerKeyCommands } from './keys.ts';
+import { registerMigrateCommand } from './migrate.ts';
 import { serve } from './serve.ts';
 import { registerSpendCommand } from './spend.ts';
 
@@ -24,12 +25,14 @@ program
   .option('--store <url>', 'sqlite:<path> (default sqlite:./.keyleash/keyleash.db) or postgres://… (env KEYLEASH_STORE)')
   .option('--upstream <host=url>', 'send a vendor host elsewhere, e.g. api.stripe.com=http://127.0.0.1:12111 (repeatable; env KEYLEASH_UPSTREAMS)', (v: string, p: string[] = []) => [...p, v])
   .option('--fx-table <file>', 'replace the dated FX table (JSON; env KEYLEASH_FX_TABLE)')
+  .option('--twilio-price-table <file>', 'replace the dated Twilio price table (JSON; env KEYLEASH_TWILIO_PRICE_TABLE)')
   .option('--max-key-depth <n>', 'how deep child keys may nest (default 5)')
   .action(serve);
 
 registerKeyCommands(program, connection);
 registerAuditCommands(program, connection);
 registerSpendCommand(program, connection);
+registerMigrateCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`keyleash: ${error instanceof CliError || error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,664 @@
+/**
+ * The PostgreSQL store: several keyleash instances behind a load balancer share one ledger.
+ *
+ * Locking, in one sentence: every transaction that changes spend takes the row locks of the
+ * chain's `vault_keys` rows in ascending id order (`SELECT … ORDER BY id FOR NO KEY UPDATE`),
+ * and every audit append takes one advisory lock last, held until its COMMIT.
+ *
+ * - `admit`: lock the chain, then (a new statement, so a fresh READ COMMITTED snapshot that sees
+ *   whatever the previous lock holder committed) read the counters; run the shared
+ *   `checkAdmission`; write the increments, the reservation and the idempotency row. Two
+ *   admissions that share any key serialise on that key; chains that share none run in
+ *   parallel. One lock order for everybody means no deadlock; reading only under the lock
+ *   means no overspend, whatever the interleaving of instances.
+ * - `settle`: claim the reservation (`UPDATE … WHERE status = 'held'`, so it ends once), lock the
+ *   chain in the same order when the amount changes, adjust the counters of the reservation's
+ *   day, remember paid objects, then append the audit row: all one transaction.
+ * - `revokeTree`: locks the subtree's rows in the same id order before updating them, so it
+ *   cannot deadlock with admissions either; the next `admit` anywhere reads the revocation
+ *   under the lock (nothing is cached).
+ * - lock order overall: reservation row (settle, reprice) -> vault_keys rows by id -> audit lock.
+ * - within one instance, admissions of one key tree queue in this process first (they would
+ *   serialise on the root's row anyway), so a hot tree has one waiter per instance in PostgreSQL.
+ *
+ * Lock hold time is what contended keys and the audit chain pay for, so the hot paths send
+ * several statements per round trip (the simple-query protocol, with values rendered by `lit`,
+ * since it takes no parameters): an admission is two round trips (`BEGIN; lock; read`, then
+ * `writes; COMMIT`) and holds its key locks across one of them; a settlement is two round trips
+ * (`BEGIN; claim`, then `lock keys; adjust; audit lock; audit row; COMMIT`) and an audit append
+ * one, so the chain's lock (and a settlement's key locks) are held only inside PostgreSQL: the
+ * database computes the audit hash (sha256 of the same canonical text as `auditHash`).
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import {
+  auditCanonical,
+  auditHash,
+  checkAdmission,
+  GENESIS_HASH,
+  rateWindowStart,
+  utcDay,
+  type Admission,
+  type AdmitRequest,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditRecord,
+  type ChainLinkState,
+  type KeyFilter,
+  type KeySpend,
+  type Reprice,
+  type RepriceResult,
+  type Settlement,
+  type SpendQuery,
+  type SpendRow,
+  type Store,
+  type VaultKeyRecord,
+} from '@keyleash/core';
+import { assertSafeMetadataField, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
+import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './schema.ts';
+
+interface LockedKeyRow {
+  id: string;
+  revoked_at: number | null;
+  expires_at: number;
+  daily_cap_micros: number | null;
+  total_cap_micros: number | null;
+  rate_limit_per_minute: number | null;
+}
+
+
+interface ClaimedReservation {
+  id: string;
+  chain_json: string;
+  root_id: string;
+  day: string;
+  reserved_micros: number;
+  amount_micros: number;
+}
+
+export interface MigrationReport {
+  schema: string;
+  /** versions applied by this call (empty when the schema was already current) */
+  applied: number[];
+  version: number;
+}
+
+export interface PostgresConnectOptions {
+  /** run pending migrations before returning (default true: `keyleash serve` migrates on start) */
+  migrate?: boolean;
+}
+
+/** Advisory lock for migrations, per schema: pg_advisory_xact_lock(int, int). */
+const MIGRATION_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('keyleash:migrate'), hashtext($1))`;
+
+/**
+ * A value as an SQL literal, for the multi-statement round trips (the simple-query protocol has
+ * no parameters). Strings go through pg's escapeLiteral; numbers must be safe integers.
+ */
+function lit(value: string | number | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`not a whole number of micro-USD or milliseconds: ${value}`);
+    return String(value);
+  }
+  return pg.escapeLiteral(value);
+}
+
+function textArray(values: readonly string[]): string {
+  return values.length === 0 ? `'{}'::text[]` : `ARRAY[${values.map(lit).join(', ')}]::text[]`;
+}
+
+/** A multi-statement query answers with one result per statement. */
+/** `auditCanonical(prev, entry)` is `["<prev>",` + this tail: the part keyleash sends ready-made. */
+function canonicalTail(entry: AuditEntry): string {
+  const canonical = auditCanonical(GENESIS_HASH, entry);
+  const head = `["${GENESIS_HASH}",`;
+  if (!canonical.startsWith(head)) throw new Error('auditCanonical no longer starts with the previous hash; the PostgreSQL store must follow it');
+  return canonical.slice(head.length);
+}
+
+async function run(client: pg.PoolClient, sql: string): Promise<pg.QueryResult[]> {
+  const result = (await client.query(sql)) as pg.QueryResult | pg.QueryResult[];
+  return Array.isArray(result) ? result : [result];
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  private readonly sql;
+  /** the tail of this instance's queue of admissions per key tree (see `admit`) */
+  private readonly treeQueues = new Map<string, Promise<void>>();
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    /** the unquoted schema every statement names */
+    readonly schema: string,
+    readonly location: PostgresLocation,
+  ) {
+    const s = quoteIdent(schema);
+    const t = (table: string) => `${s}.${table}`;
+    this.sql = {
+      t,
+      // --- parameterised statements (one per round trip) ---
+      insertKey: `INSERT INTO ${t('vault_keys')} (id, parent_id, root_id, depth, secret_hash, vendor, policy_json, metadata_json,
+          daily_cap_micros, total_cap_micros, rate_limit_per_minute, expires_at, created_at, revoked_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      getKey: `SELECT * FROM ${t('vault_keys')} WHERE id = $1`,
+      keyChain: `WITH RECURSIVE chain AS (
+          SELECT k.*, 0 AS pos FROM ${t('vault_keys')} k WHERE k.id = $1
+          UNION ALL
+          SELECT k.*, chain.pos + 1 FROM ${t('vault_keys')} k JOIN chain ON k.id = chain.parent_id WHERE chain.pos < 1000
+        ) SELECT * FROM chain ORDER BY pos`,
+      subtree: `WITH RECURSIVE tree(id) AS (
+          SELECT id FROM ${t('vault_keys')} WHERE id = $1
+          UNION ALL SELECT k.id FROM ${t('vault_keys')} k JOIN tree ON k.parent_id = tree.id
+        ) SELECT k.* FROM ${t('vault_keys')} k JOIN tree USING (id) ORDER BY k.depth, k.created_at, k.id COLLATE "C"`,
+      lockSubtree: `WITH RECURSIVE tree(id) AS (
+          SELECT id FROM ${t('vault_keys')} WHERE id = $1
+          UNION ALL SELECT k.id FROM ${t('vault_keys')} k JOIN tree ON k.parent_id = tree.id
+        ) SELECT k.id FROM ${t('vault_keys')} k WHERE k.id IN (SELECT id FROM tree) ORDER BY k.id COLLATE "C" FOR NO KEY UPDATE OF k`,
+      revoke: `UPDATE ${t('vault_keys')} SET revoked_at = $2 WHERE id = ANY($1::text[]) AND revoked_at IS NULL RETURNING id, depth, created_at`,
+      reservationStatus: `SELECT status FROM ${t('reservations')} WHERE id = $1`,
+      isPaid: `SELECT 1 FROM ${t('paid_objects')} WHERE root_id = $1 AND object_id = $2`,
+      keySpend: `SELECT c.id, d.micros AS daily, tot.micros AS total FROM unnest($1::text[]) AS c(id)
+        LEFT JOIN ${t('key_daily_spend')} d ON d.key_id = c.id AND d.day = $2
+        LEFT JOIN ${t('key_total_spend')} tot ON tot.key_id = c.id`,
+      spendByDay: `SELECT day, micros FROM ${t('key_daily_spend')} WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day`,
+      auditChain: `SELECT * FROM ${t('audit')} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+
+      // --- statement builders for the multi-statement round trips (values via lit) ---
+      // THE lock order: vault_keys rows, ascending id, in admit, settle, reprice and revokeTree
+      lockKeys: (ids: readonly string[]) => `SELECT id, revoked_at, expires_at, daily_cap_micros, total_cap_micros, rate_limit_per_minute
+        FROM ${t('vault_keys')} WHERE id = ANY(${textArray(ids)}) ORDER BY id COLLATE "C" FOR NO KEY UPDATE`,
+      // four small statements plan faster than one four-way join (planning is most of their cost)
+      counters: (ids: readonly string[], day: string, leafId: string, idempotencyKey: string | null) =>
+        [
+          `SELECT key_id, micros FROM ${t('key_daily_spend')} WHERE key_id = ANY(${textArray(ids)}) AND day = ${lit(day)}`,
+          `SELECT key_id, micros FROM ${t('key_total_spend')} WHERE key_id = ANY(${textArray(ids)})`,
+          `SELECT key_id, window_start, count FROM ${t('key_rate_window')} WHERE key_id = ANY(${textArray(ids)})`,
+          idempotencyKey === null
+            ? `SELECT NULL::text AS status, NULL::bigint AS amount_micros WHERE false`
+            : `SELECT r.status, r.amount_micros FROM ${t('idempotency')} i JOIN ${t('reservations')} r ON r.id = i.reservation_id
+                WHERE i.key_id = ${lit(leafId)} AND i.idempotency_key = ${lit(idempotencyKey)}`,
+        ].join(';\n'),
+      // plain VALUES lists: cheaper to plan than a CTE over unnest (planning dominates here)
+      addSpend: (ids: readonly string[], day: string, micros: number) =>
+        `INSERT INTO ${t('key_daily_spend')} AS d (key_id, day, micros) VALUES ${ids.map((id) => `(${lit(id)}, ${lit(day)}, ${lit(micros)})`).join(', ')}
+          ON CONFLICT (key_id, day) DO UPDATE SET micros = d.micros + EXCLUDED.micros;
+        INSERT INTO ${t('key_total_spend')} AS tot (key_id, micros) VALUES ${ids.map((id) => `(${lit(id)}, ${lit(micros)})`).join(', ')}
+          ON CONFLICT (key_id) DO UPDATE SET micros = tot.micros + EXCLUDED.micros`,
+      countRequests: (ids: readonly string[], windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
+        VALUES ${ids.map((id) => `(${lit(id)}, ${lit(windowStart)}, 1)`).join(', ')}
+        ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + 1 ELSE 1 END,
+          window_start = EXCLUDED.window_start`,
+      insertReservation: (r: { id: string; keyId: string; rootId: string; chain: readonly string[]; day: string; micros: number; now: number }) =>
+        `INSERT INTO ${t('reservations')} (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at)
+        VALUES (${lit(r.id)}, ${lit(r.keyId)}, ${lit(r.rootId)}, ${lit(JSON.stringify(r.chain))}, ${lit(r.day)}, ${lit(r.micros)}, ${lit(r.micros)}, 'held', ${lit(r.now)})`,
+      // written under the leaf's row lock, so two admissions of one key never race here; a key
+      // whose first use was released points at the new reservation from now on
+      rememberIdempotency: (keyId: string, idempotencyKey: string, reservationId: string) => `INSERT INTO ${t('idempotency')} (key_id, idempotency_key, reservation_id)
+        VALUES (${lit(keyId)}, ${lit(idempotencyKey)}, ${lit(reservationId)})
+        ON CONFLICT (key_id, idempotency_key) DO UPDATE SET reservation_id = EXCLUDED.reservation_id`,
+      claimReservation: (id: string, kind: string, actualMicros: number, now: number) => `UPDATE ${t('reservations')} SET status = ${lit(kind)},
+          amount_micros = CASE ${lit(kind)} WHEN 'settled' THEN ${lit(actualMicros)}::bigint WHEN 'released' THEN 0 ELSE reserved_micros END,
+          settled_at = ${lit(now)}
+        WHERE id = ${lit(id)} AND status = 'held'
+        RETURNING id, chain_json, root_id, day, reserved_micros, amount_micros`,
+      // the first reservation to name an object keeps it
+      markPaid: (rootId: string, objectIds: readonly string[], reservationId: string) => `INSERT INTO ${t('paid_objects')} (root_id, object_id, reservation_id)
+        VALUES ${objectIds.map((objectId) => `(${lit(rootId)}, ${lit(objectId)}, ${lit(reservationId)})`).join(', ')}
+        ON CONFLICT DO NOTHING`,
+      // the reservation row lock serialises corrections of one object (and its settlement)
+      lockPaidBy: (rootId: string, objectId: string) => `SELECT r.id, r.chain_json, r.day, r.amount_micros, r.status
+        FROM ${t('paid_objects')} p JOIN ${t('reservations')} r ON r.id = p.reservation_id
+        WHERE p.root_id = ${lit(rootId)} AND p.object_id = ${lit(objectId)} FOR UPDATE OF r`,
+      setAmount: (id: string, micros: number) => `UPDATE ${t('reservations')} SET amount_micros = ${lit(micros)} WHERE id = ${lit(id)}`,
+      // Serialises audit appends of every instance: a transaction-scoped advisory lock (released
+      // by COMMIT or ROLLBACK, also when the connection dies)…
+      lockAudit: `SELECT pg_advisory_xact_lock(hashtext('keyleash:audit'), hashtext(${lit(schema)}))`,
+      // …then, in a new statement (whose snapshot sees the previous holder's commit), the row
+      // after the chain's last one, hashed by the database: sha256 of auditCanonical, whose
+      // text after the previous hash (`tail`) keyleash sends ready-made.
+      insertAudit: (row: ReturnType<typeof auditEntryToRow>, tail: string) => `INSERT INTO ${t('audit')} (seq, at, vault_key_id, root_key_id, metadata_json,
+          vendor, method, path, status, decision, reason, reserved_micros, settled_micros, upstream_request_id, idempotency_key, latency_ms,
+          attribution_json, prev_hash, hash)
+        SELECT coalesce(last.seq, 0) + 1, ${[
+          row.at,
+          row.vault_key_id,
+          row.root_key_id,
+          row.metadata_json,
+          row.vendor,
+          row.method,
+          row.path,
+          row.status,
+          row.decision,
+          row.reason,
+          row.reserved_micros,
+          row.settled_micros,
+          row.upstream_request_id,
+          row.idempotency_key,
+          row.latency_ms,
+          row.attribution_json,
+        ]
+          .map(lit)
+          .join(', ')},
+          coalesce(last.hash, ${lit(GENESIS_HASH)}),
+          encode(sha256(convert_to('["' || coalesce(last.hash, ${lit(GENESIS_HASH)}) || '",' || ${lit(tail)}, 'UTF8')), 'hex')
+        FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT seq, hash FROM ${t('audit')} ORDER BY seq DESC LIMIT 1) AS last ON true
+        RETURNING seq, prev_hash, hash`,
+    };
+  }
+
+  /**
+   * Connects (the URL may carry `?schema=` and `?pool_max=`, see connection.ts), checks the
+   * server answers, and runs pending migrations unless told not to.
+   */
+  static async connect(url: string, options: PostgresConnectOptions = {}): Promise<PostgresStore> {
+    const location = parsePostgresUrl(url);
+    const pool = createPool(location);
+    try {
+      let schema = location.schema;
+      const { rows } = await pool.query<{ current_schema: string | null; encoding: string }>(
+        `SELECT current_schema(), current_setting('server_encoding') AS encoding`,
+      );
+      // the audit hash is computed over UTF-8 text inside the database
+      if (rows[0]?.encoding !== 'UTF8') throw new Error(`the database encoding is ${rows[0]?.encoding}; keyleash needs a UTF8 database`);
+      if (schema === undefined) {
+        schema = rows[0]?.current_schema ?? undefined;
+        if (!schema) {
+          throw new Error(`the search_path of ${location.display} names no existing schema: add ?schema=<name> to --store (keyleash creates it) or create the schema`);
+        }
+      }
+      const store = new PostgresStore(pool, schema, location);
+      if (options.migrate ?? true) await store.runMigrations();
+      return store;
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`PostgreSQL store ${location.display}: ${message}`, { cause: error });
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.runMigrations();
+  }
+
+  /**
+   * Applies pending migrations in one transaction under an advisory lock keyed on the schema,
+   * so instances starting together queue up and the later ones find nothing left to do.
+   */
+  async runMigrations(): Promise<MigrationReport> {
+    return this.transaction(async (client) => {
+      await client.query(MIGRATION_LOCK_SQL, [this.schema]);
+      const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+      const s = quoteIdent(this.schema);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+      const done = new Set((await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`)).rows.map((r) => r.version));
+      const newest = Math.max(0, ...done);
+      if (newest > LATEST_POSTGRES_VERSION) {
+        throw new Error(`schema ${this.schema} is at version ${newest}, newer than this keyleash knows (${LATEST_POSTGRES_VERSION}); upgrade keyleash`);
+      }
+      const applied: number[] = [];
+      for (const migration of POSTGRES_MIGRATIONS) {
+        if (done.has(migration.version)) continue;
+        await client.query(migration.sql(s));
+        await client.query(`INSERT INTO ${s}.schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)`, [
+          migration.version,
+          migration.description,
+          Date.now(),
+        ]);
+        applied.push(migration.version);
+      }
+      return { schema: this.schema, applied, version: LATEST_POSTGRES_VERSION };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /**
+   * One pooled connection for `work`, which opens and ends its own transaction (so it can fold
+   * BEGIN and COMMIT into its round trips). On any error: ROLLBACK, or drop the connection.
+   */
+  private async withConnection<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await work(client);
+    } catch (error) {
+      try {
+        // harmless (a warning) when no transaction is open
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** BEGIN … COMMIT around `work`, for the paths where round trips do not matter. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withConnection(async (client) => {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    });
+  }
+
+  async insertKey(key: VaultKeyRecord): Promise<void> {
+    const row = keyToRow(key);
+    await this.pool.query(this.sql.insertKey, [
+      row.id,
+      row.parent_id,
+      row.root_id,
+      row.depth,
+      row.secret_hash,
+      row.vendor,
+      row.policy_json,
+      row.metadata_json,
+      row.daily_cap_micros,
+      row.total_cap_micros,
+      row.rate_limit_per_minute,
+      row.expires_at,
+      row.created_at,
+      row.revoked_at,
+    ]);
+  }
+
+  async getKey(id: string): Promise<VaultKeyRecord | undefined> {
+    const { rows } = await this.pool.query<KeyRow>(this.sql.getKey, [id]);
+    return rows[0] ? rowToKey(rows[0]) : undefined;
+  }
+
+  async getKeyChain(id: string): Promise<VaultKeyRecord[]> {
+    // Every request starts here. Named, it is planned once per connection: planning this
+    // recursive query costs several times more than running it.
+    const query = this.location.preparedStatements
+      ? { name: 'keyleash_key_chain', text: this.sql.keyChain, values: [id] }
+      : { text: this.sql.keyChain, values: [id] };
+    const { rows } = await this.pool.query<KeyRow>(query);
+    return rows.map(rowToKey);
+  }
+
+  async listKeys(filter: KeyFilter = {}): Promise<VaultKeyRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (filter.rootId) add('root_id = ?', filter.rootId);
+    if (filter.vendor) add('vendor = ?', filter.vendor);
+    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
+      assertSafeMetadataField(field);
+      params.push(field, value);
+      where.push(`(metadata_json::jsonb ->> $${params.length - 1}) = $${params.length}`);
+    }
+    const sql = `SELECT * FROM ${this.sql.t('vault_keys')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id COLLATE "C"`;
+    const { rows } = await this.pool.query<KeyRow>(sql, params);
+    return rows.map(rowToKey);
+  }
+
+  async listSubtree(id: string): Promise<VaultKeyRecord[]> {
+    const { rows } = await this.pool.query<KeyRow>(this.sql.subtree, [id]);
+    return rows.map(rowToKey);
+  }
+
+  async revokeTree(id: string, now: number): Promise<string[]> {
+    return this.transaction(async (client) => {
+      const locked = await client.query<{ id: string }>(this.sql.lockSubtree, [id]);
+      if (locked.rowCount === 0) return [];
+      const { rows } = await client.query<{ id: string; depth: number; created_at: number }>(this.sql.revoke, [locked.rows.map((r) => r.id), now]);
+      rows.sort((a, b) => a.depth - b.depth || a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return rows.map((r) => r.id);
+    });
+  }
+
+  async admit(request: AdmitRequest): Promise<Admission> {
+    const chainIds = request.keyChain;
+    if (chainIds.length === 0) throw new Error('admit: the key chain is empty');
+    if (new Set(chainIds).size !== chainIds.length) throw new Error('admit: the key chain names a key twice');
+    const leafId = chainIds[0]!;
+    const rootId = chainIds[chainIds.length - 1]!;
+    const day = utcDay(request.now);
+    const windowStart = rateWindowStart(request.now);
+    const idempotencyKey = request.idempotencyKey ?? null;
+    // Every admission in a key tree locks its root's row, so admissions of one tree are serial in
+    // the database anyway. Queueing them here first, per tree, costs no parallelism and keeps a
+    // hot tree to one waiter per instance inside PostgreSQL instead of a whole pool of them
+    // (which would also hold every pooled connection while other trees wait).
+    return this.queuedPerTree(rootId, () => this.admitNow(request, chainIds, leafId, rootId, day, windowStart, idempotencyKey));
+  }
+
+  private queuedPerTree<T>(rootId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.treeQueues.get(rootId) ?? Promise.resolve();
+    const result = previous.then(work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.treeQueues.set(rootId, tail);
+    void tail.then(() => {
+      if (this.treeQueues.get(rootId) === tail) this.treeQueues.delete(rootId);
+    });
+    return result;
+  }
+
+  private async admitNow(
+    request: AdmitRequest,
+    chainIds: readonly string[],
+    leafId: string,
+    rootId: string,
+    day: string,
+    windowStart: number,
+    idempotencyKey: string | null,
+  ): Promise<Admission> {
+    return this.withConnection(async (client): Promise<Admission> => {
+      // Round trip 1: lock every key of the chain (ascending id: no deadlock; revocation is read
+      // here, fresh), then read the counters in a new statement, whose snapshot sees every
+      // earlier lock holder's commit.
+      const [, locked, daily, total, windows, idempotent] = await run(
+        client,
+        `BEGIN; ${this.sql.lockKeys(chainIds)}; ${this.sql.counters(chainIds, day, leafId, idempotencyKey)}`,
+      );
+      const keys = new Map((locked!.rows as LockedKeyRow[]).map((row) => [row.id, row]));
+      const dailyMicros = new Map((daily!.rows as { key_id: string; micros: number }[]).map((row) => [row.key_id, row.micros]));
+      const totalMicros = new Map((total!.rows as { key_id: string; micros: number }[]).map((row) => [row.key_id, row.micros]));
+      const window = new Map((windows!.rows as { key_id: string; window_start: number; count: number }[]).map((row) => [row.key_id, row]));
+      const missing = chainIds.find((id) => !keys.has(id));
+      if (missing !== undefined) {
+        await client.query('ROLLBACK');
+        return { ok: false, refusal: { kind: 'unknown_key', keyId: missing } };
+      }
+      const chain: ChainLinkState[] = chainIds.map((id) => {
+        const key = keys.get(id)!;
+        const rate = window.get(id);
+        return {
+          id,
+          revokedAt: key.revoked_at,
+          expiresAt: key.expires_at,
+          dailyCapMicros: key.daily_cap_micros,
+          totalCapMicros: key.total_cap_micros,
+          rateLimitPerMinute: key.rate_limit_per_minute,
+          dailySpentMicros: dailyMicros.get(id) ?? 0,
+          totalSpentMicros: totalMicros.get(id) ?? 0,
+          requestsThisMinute: rate?.window_start === windowStart ? rate.count : 0,
+        };
+      });
+      // The same rule as SQLite: a first use that was released (the vendor refused it and saved
+      // no result) makes this a new request; a real replay is free up to what the first use
+      // counted, and a larger amount pays the difference.
+      const original = idempotent!.rows[0] as { status: string; amount_micros: number } | undefined;
+      const replayOf = original && original.status !== 'released' ? original : undefined;
+      const amount = replayOf ? Math.max(0, request.amountMicros - replayOf.amount_micros) : request.amountMicros;
+      // the shared rule
+      const refusal = checkAdmission(chain, amount, request.now);
+      if (refusal) {
+        await client.query('ROLLBACK');
+        return { ok: false, refusal };
+      }
+      // Round trip 2: counters, rate windows, the reservation, the idempotency key, COMMIT.
+      const reservationId = randomUUID();
+      const writes: string[] = [];
+      const limited = chain.filter((link) => link.rateLimitPerMinute !== null).map((link) => link.id);
+      if (limited.length > 0) writes.push(this.sql.countRequests(limited, windowStart));
+      if (amount > 0) writes.push(this.sql.addSpend(chainIds, day, amount));
+      writes.push(this.sql.insertReservation({ id: reservationId, keyId: leafId, rootId, chain: chainIds, day, micros: amount, now: request.now }));
+      if (idempotencyKey !== null && !replayOf) writes.push(this.sql.rememberIdempotency(leafId, idempotencyKey, reservationId));
+      writes.push('COMMIT');
+      await run(client, writes.join(';\n'));
+      return { ok: true, reservationId, reservedMicros: amount, idempotentReplay: replayOf !== undefined };
+    });
+  }
+
+  async settle(settlement: Settlement): Promise<AuditRecord> {
+    return this.withConnection(async (client) => {
+      // Round trip 1: claim the reservation (a second settlement finds it no longer held).
+      const [, claimed] = await run(client, `BEGIN; ${this.sql.claimReservation(settlement.reservationId, settlement.kind, settlement.actualMicros, Date.now())}`);
+      const reservation = claimed!.rows[0] as ClaimedReservation | undefined;
+      if (!reservation) {
+        await client.query('ROLLBACK');
+        const existing = await client.query<{ status: string }>(this.sql.reservationStatus, [settlement.reservationId]);
+        const status = existing.rows[0]?.status;
+        throw new Error(status === undefined ? `no reservation ${settlement.reservationId}` : `reservation ${settlement.reservationId} is already ${status}`);
+      }
+      // Round trip 2: the objects it paid for; when the amount changed, lock the chain (THE
+      // order) and adjust the counters of the reservation's own day; the audit row; COMMIT.
+      const before: string[] = [];
+      const paid = settlement.paidObjectIds ?? [];
+      if (paid.length > 0) before.push(this.sql.markPaid(reservation.root_id, paid, reservation.id));
+      const delta = reservation.amount_micros - reservation.reserved_micros;
+      if (delta !== 0) {
+        const chainIds = JSON.parse(reservation.chain_json) as string[];
+        before.push(this.sql.lockKeys(chainIds), this.sql.addSpend(chainIds, reservation.day, delta));
+      }
+      return this.appendAuditLast(client, settlement.audit, before, false);
+    });
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<AuditRecord> {
+    return this.withConnection((client) => this.appendAuditLast(client, entry, [], true));
+  }
+
+  /**
+   * Sends, in ONE round trip: `before` (statements of the transaction, opened here when `begin`),
+   * the audit lock, the audit row, COMMIT. The lock serialises every append across instances:
+   * seq is the last row's + 1 (gap-free: seq is not a sequence, so a rolled-back append leaves no
+   * hole) and prev_hash is its hash. The database computes the hash, so the lock is held only
+   * inside PostgreSQL (the INSERT and the commit), never across the network or this process's
+   * event loop. Should the lock ever be bypassed, the primary key on seq still refuses a second
+   * row claiming the same place, so the chain cannot fork.
+   */
+  private async appendAuditLast(client: pg.PoolClient, entry: AuditEntry, before: string[], begin: boolean): Promise<AuditRecord> {
+    const statements = [...(begin ? ['BEGIN'] : []), ...before, this.sql.lockAudit, this.sql.insertAudit(auditEntryToRow(entry), canonicalTail(entry)), 'COMMIT'];
+    const results = await run(client, statements.join(';\n'));
+    const inserted = results[results.length - 2]!.rows[0] as { seq: number; prev_hash: string; hash: string };
+    const record: AuditRecord = { ...entry, seq: inserted.seq, prevHash: inserted.prev_hash, hash: inserted.hash };
+    // the database hashed the same text as auditHash; a difference would be a bug, made loud here
+    if (auditHash(record.prevHash, entry) !== record.hash) {
+      throw new Error(`audit row ${record.seq}: the hash PostgreSQL computed differs from auditHash; the chain will not verify from this row`);
+    }
+    return record;
+  }
+
+  async isObjectPaid(rootId: string, objectId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(this.sql.isPaid, [rootId, objectId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async reprice(request: Reprice): Promise<RepriceResult> {
+    return this.withConnection(async (client): Promise<RepriceResult> => {
+      // lock order as in settle: the reservation row, then the chain's keys, then the audit lock
+      const [, found] = await run(client, `BEGIN; ${this.sql.lockPaidBy(request.rootId, request.objectId)}`);
+      const paid = found!.rows[0] as { id: string; chain_json: string; day: string; amount_micros: number; status: string } | undefined;
+      if (!paid || paid.status !== 'settled' || paid.amount_micros === request.actualMicros) {
+        await client.query('ROLLBACK');
+        return paid && paid.status === 'settled' ? { kind: 'unchanged', reservationId: paid.id } : { kind: 'unknown_object' };
+      }
+      const delta = request.actualMicros - paid.amount_micros;
+      const chainIds = JSON.parse(paid.chain_json) as string[];
+      const audit = await this.appendAuditLast(client, { ...request.audit, reservedMicros: paid.amount_micros, settledMicros: request.actualMicros }, [
+        this.sql.lockKeys(chainIds),
+        this.sql.addSpend(chainIds, paid.day, delta),
+        this.sql.setAmount(paid.id, request.actualMicros),
+      ], false);
+      return { kind: 'repriced', reservationId: paid.id, previousMicros: paid.amount_micros, actualMicros: request.actualMicros, audit };
+    });
+  }
+
+  async keySpend(ids: readonly string[], day: string): Promise<Map<string, KeySpend>> {
+    const spend = new Map<string, KeySpend>();
+    if (ids.length === 0) return spend;
+    const { rows } = await this.pool.query<{ id: string; daily: number | null; total: number | null }>(this.sql.keySpend, [ids, day]);
+    for (const row of rows) spend.set(row.id, { dailyMicros: row.daily ?? 0, totalMicros: row.total ?? 0 });
+    return spend;
+  }
+
+  async spendByDay(id: string, fromDay: string, toDay: string): Promise<{ day: string; micros: number }[]> {
+    const { rows } = await this.pool.query<{ day: string; micros: number }>(this.sql.spendByDay, [id, fromDay, toDay]);
+    return rows;
+  }
+
+  async spend(query: SpendQuery): Promise<SpendRow[]> {
+    const params: unknown[] = [query.fromDay, query.toDay];
+    let group: string;
+    switch (query.groupBy.by) {
+      case 'vault_key':
+        group = 'r.key_id';
+        break;
+      case 'root':
+        group = 'r.root_id';
+        break;
+      case 'vendor':
+        group = 'k.vendor';
+        break;
+      case 'metadata':
+        assertSafeMetadataField(query.groupBy.field);
+        params.push(query.groupBy.field);
+        group = `(k.metadata_json::jsonb ->> $3)`;
+        break;
+    }
+    // ordered like SQLite: biggest first, then the group in byte order with null first
+    const sql = `SELECT grp, micros, requests FROM (
+        SELECT ${group} AS grp, SUM(r.amount_micros)::bigint AS micros, COUNT(*)::integer AS requests
+        FROM ${this.sql.t('reservations')} r JOIN ${this.sql.t('vault_keys')} k ON k.id = r.key_id
+        WHERE r.day BETWEEN $1 AND $2 GROUP BY 1
+      ) g ORDER BY micros DESC, grp COLLATE "C" NULLS FIRST`;
+    const { rows } = await this.pool.query<{ grp: string | null; micros: number; requests: number }>(sql, params);
+    return rows.map((row) => ({ group: row.grp, micros: row.micros, requests: row.requests }));
+  }
+
+  async queryAudit(filter: AuditFilter): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (filter.vaultKeyId) add('vault_key_id = ?', filter.vaultKeyId);
+    if (filter.rootKeyId) add('root_key_id = ?', filter.rootKeyId);
+    if (filter.since !== undefined) add('at >= ?', filter.since);
+    if (filter.until !== undefined) add('at < ?', filter.until);
+    if (filter.decision) add('decision = ?', filter.decision);
+    if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq);
+    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
+      assertSafeMetadataField(field);
+      params.push(field, value);
+      where.push(`(metadata_json::jsonb ->> $${params.length - 1}) = $${params.length}`);
+    }
+    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 100) || 100, 1), 10_000);
+    const sql = `SELECT * FROM ${this.sql.t('audit')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`;
+    const { rows } = await this.pool.query<AuditRow>(sql, params);
+    return rows.map(rowToAudit);
+  }
+
+  async auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
+    const { rows } = await this.pool.query<AuditRow>(this.sql.auditChain, [afterSeq, pageSize]);
+    return rows.map(rowToAudit);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Versioned migrations for the PostgreSQL store. The same tables and meaning as the SQLite
+ * store (money in BIGINT micro-USD, instants in BIGINT epoch milliseconds). What keeps the audit
+ * hash chain linear with several writers is a lock, not a table: see appendAuditLast in
+ * postgres-store.ts.
+ *
+ * Each migration is a function of the quoted schema name, because every statement names its
+ * schema (see connection.ts). All pending migrations run in ONE transaction that first takes a
+ * transaction-scoped advisory lock, so instances that start together apply them exactly once
+ * and a failed migration leaves nothing behind.
+ */
+export interface PostgresMigration {
+  version: number;
+  description: string;
+  sql: (schema: string) => string;
+}
+
+export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
+  {
+    version: 1,
+    description: 'keys, spend counters, reservations, idempotency, paid objects, hash-chained audit',
+    sql: (s) => `
+      CREATE TABLE ${s}.vault_keys (
+        id TEXT PRIMARY KEY,
+        parent_id TEXT REFERENCES ${s}.vault_keys(id),
+        root_id TEXT NOT NULL,
+        depth INTEGER NOT NULL,
+        secret_hash TEXT NOT NULL,
+        vendor TEXT NOT NULL,
+        policy_json TEXT NOT NULL,
+        metadata_json TEXT NOT NULL,
+        daily_cap_micros BIGINT,
+        total_cap_micros BIGINT,
+        rate_limit_per_minute INTEGER,
+        expires_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+      );
+      CREATE INDEX vault_keys_parent ON ${s}.vault_keys (parent_id);
+      CREATE INDEX vault_keys_root ON ${s}.vault_keys (root_id);
+
+      -- Spend counters per key: a key's row includes its descendants' spend, because a
+      -- reservation increments every key in the chain. They are only written by a transaction
+      -- that holds the row locks of every vault_keys row in the chain (taken in id order).
+      CREATE TABLE ${s}.key_daily_spend (key_id TEXT NOT NULL, day TEXT NOT NULL, micros BIGINT NOT NULL, PRIMARY KEY (key_id, day));
+      CREATE TABLE ${s}.key_total_spend (key_id TEXT PRIMARY KEY, micros BIGINT NOT NULL);
+      CREATE TABLE ${s}.key_rate_window (key_id TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count INTEGER NOT NULL);
+
+      -- One row per admitted request, committed before the request is forwarded: a crash
+      -- mid-request leaves the money counted (status 'held').
+      CREATE TABLE ${s}.reservations (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        root_id TEXT NOT NULL,
+        chain_json TEXT NOT NULL,
+        day TEXT NOT NULL,
+        reserved_micros BIGINT NOT NULL,
+        amount_micros BIGINT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('held', 'settled', 'released', 'kept')),
+        created_at BIGINT NOT NULL,
+        settled_at BIGINT
+      );
+      CREATE INDEX reservations_key_day ON ${s}.reservations (key_id, day);
+      CREATE INDEX reservations_day ON ${s}.reservations (day);
+      -- for monitoring: reservations left held by an instance that died mid-request
+      CREATE INDEX reservations_held ON ${s}.reservations (created_at) WHERE status = 'held';
+
+      CREATE TABLE ${s}.idempotency (key_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, reservation_id TEXT NOT NULL, PRIMARY KEY (key_id, idempotency_key));
+      -- reservation_id: which reservation paid for the object (the first to name it keeps it), so a
+      -- later answer revealing the real price can correct that reservation (reprice)
+      CREATE TABLE ${s}.paid_objects (root_id TEXT NOT NULL, object_id TEXT NOT NULL, reservation_id TEXT, PRIMARY KEY (root_id, object_id));
+
+      CREATE TABLE ${s}.audit (
+        seq BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        vault_key_id TEXT,
+        root_key_id TEXT,
+        metadata_json TEXT NOT NULL,
+        vendor TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT,
+        reserved_micros BIGINT NOT NULL,
+        settled_micros BIGINT NOT NULL,
+        upstream_request_id TEXT,
+        idempotency_key TEXT,
+        latency_ms BIGINT NOT NULL,
+        attribution_json TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX audit_key ON ${s}.audit (vault_key_id, seq);
+      CREATE INDEX audit_root ON ${s}.audit (root_key_id, seq);
+      CREATE INDEX audit_at ON ${s}.audit (at);
+
+      -- Append-only: the application never updates, deletes or truncates audit rows.
+      CREATE FUNCTION ${s}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the audit log is append-only'; END
+      $$;
+      CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON ${s}.audit FOR EACH ROW EXECUTE FUNCTION ${s}.audit_append_only();
+      CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON ${s}.audit FOR EACH STATEMENT EXECUTE FUNCTION ${s}.audit_append_only();
+    `,
+  },
+];
+
+export const LATEST_POSTGRES_VERSION = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));

@@ -1,0 +1,919 @@
+/**
+ * The store conformance suite: what every `Store` must do, run against SQLite and PostgreSQL
+ * alike (sqlite.test.ts, postgres.test.ts). Keys and trees, admission (caps, rate limits,
+ * revoked/expired ancestors, idempotency, concurrency), settlement, the hash-chained audit,
+ * and spend queries. Each `describe` gets a fresh store from the factory.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  auditHash,
+  GENESIS_HASH,
+  generateVaultKey,
+  hashSecret,
+  utcDay,
+  verifyAuditChain,
+  type Admission,
+  type AuditEntry,
+  type AuditRecord,
+  type SettlementKind,
+  type Store,
+  type VaultKeyRecord,
+} from '@keyleash/core';
+
+export interface StoreUnderTest {
+  store: Store;
+  /** another Store on the same backing database, as a second keyleash instance would open it */
+  openPeer(): Promise<Store>;
+  /** rewrites one audit row behind the store's back (bypassing its append-only guard) */
+  tamperAudit(seq: number): Promise<void>;
+  /** an UPDATE of an audit row through the database, as a bug would do it: must be refused */
+  attemptAuditRewrite(seq: number): Promise<void>;
+  /** closes the store and its peers and removes the database / schema */
+  close(): Promise<void>;
+}
+
+export type MakeStore = () => Promise<StoreUnderTest>;
+
+const USD = 1_000_000;
+const DAY_MS = 86_400_000;
+/** a fixed midday, so "today" and "tomorrow" are unambiguous */
+const NOW = Date.UTC(2030, 0, 15, 12, 0, 0);
+const TODAY = utcDay(NOW);
+const FAR_FUTURE = Date.UTC(2040, 0, 1);
+
+let createdClock = NOW - 1_000_000;
+
+interface KeyOptions {
+  parent?: VaultKeyRecord;
+  daily?: number | null;
+  total?: number | null;
+  rate?: number | null;
+  expiresAt?: number;
+  metadata?: Record<string, string>;
+  vendor?: 'stripe' | 'twilio';
+}
+
+function makeKey(options: KeyOptions = {}): VaultKeyRecord {
+  const generated = generateVaultKey();
+  const parent = options.parent;
+  return {
+    id: generated.id,
+    parentId: parent?.id ?? null,
+    rootId: parent?.rootId ?? generated.id,
+    depth: parent ? parent.depth + 1 : 0,
+    secretHash: hashSecret(generated.secret),
+    policy: {
+      vendor: options.vendor ?? parent?.policy.vendor ?? 'stripe',
+      dailyCapMicros: options.daily === undefined ? null : options.daily,
+      totalCapMicros: options.total === undefined ? null : options.total,
+      allowedEndpoints: ['POST /v1/payment_intents', 'GET /v1/*'],
+      expiresAt: options.expiresAt ?? FAR_FUTURE,
+      rateLimitPerMinute: options.rate ?? null,
+      metadata: options.metadata ?? parent?.policy.metadata ?? {},
+      unpriced: { 'POST /v1/customers': 'free', 'POST /v1/invoices': 250_000 },
+      stripeAccounts: [],
+    },
+    createdAt: (createdClock += 1000),
+    revokedAt: null,
+  };
+}
+
+async function insert(store: Store, ...keys: VaultKeyRecord[]): Promise<void> {
+  for (const key of keys) await store.insertKey(key);
+}
+
+/** the chain the proxy passes to admit: the key first, then up to the root */
+function chainOf(...keys: VaultKeyRecord[]): string[] {
+  return keys.map((k) => k.id);
+}
+
+function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    at: NOW,
+    vaultKeyId: null,
+    rootKeyId: null,
+    metadata: {},
+    vendor: 'stripe',
+    method: 'POST',
+    path: '/v1/payment_intents',
+    status: 200,
+    decision: 'allowed',
+    reason: null,
+    reservedMicros: 0,
+    settledMicros: 0,
+    upstreamRequestId: 'req_test',
+    idempotencyKey: null,
+    latencyMs: 12,
+    attribution: {},
+    ...overrides,
+  };
+}
+
+function ok(admission: Admission): Extract<Admission, { ok: true }> {
+  if (!admission.ok) throw new Error(`expected an admission, got ${JSON.stringify(admission.refusal)}`);
+  return admission;
+}
+
+async function spendOf(store: Store, key: VaultKeyRecord, day = TODAY) {
+  return (await store.keySpend([key.id], day)).get(key.id)!;
+}
+
+/** the whole chain in pages, as `keyleash audit verify` reads it */
+async function wholeChain(store: Store, pageSize = 7): Promise<AuditRecord[]> {
+  const rows: AuditRecord[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await store.auditChain(after, pageSize);
+    rows.push(...page);
+    if (page.length < pageSize) return rows;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+async function expectChainIntact(store: Store): Promise<AuditRecord[]> {
+  const rows = await wholeChain(store);
+  expect(verifyAuditChain(rows)).toEqual({ ok: true, rows: rows.length });
+  // gap-free: seq 1..n in chain order
+  expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+  return rows;
+}
+
+function shuffled<T>(items: T[], seed = 42): T[] {
+  const out = [...items];
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** a fresh store for one describe block */
+function useStore(makeStore: MakeStore) {
+  let handle: StoreUnderTest | undefined;
+  const peers: Store[] = [];
+  beforeAll(async () => {
+    handle = await makeStore();
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+  return {
+    get store(): Store {
+      if (!handle) throw new Error('store not opened');
+      return handle.store;
+    },
+    get handle(): StoreUnderTest {
+      if (!handle) throw new Error('store not opened');
+      return handle;
+    },
+    async peer(): Promise<Store> {
+      return (await this.instances(2))[1]!;
+    },
+    /** the store and n - 1 peers on the same database: several keyleash instances */
+    async instances(n: number): Promise<Store[]> {
+      while (peers.length < n - 1) peers.push(await this.handle.openPeer());
+      return [this.store, ...peers.slice(0, n - 1)];
+    },
+  };
+}
+
+export function describeStoreConformance(name: string, makeStore: MakeStore): void {
+  describe(`${name} store conformance`, () => {
+    describe('keys and trees', () => {
+      const ctx = useStore(makeStore);
+
+      it('migrate() is idempotent', async () => {
+        await ctx.store.migrate();
+        await ctx.store.migrate();
+      });
+
+      it('stores a key exactly as given and finds it by id', async () => {
+        const key = makeKey({ daily: 12_345_678, total: 99 * USD, rate: 30, metadata: { team: 'billing', 'run.id': 'r-1', note: 'ünïcødé "quoted"' } });
+        await ctx.store.insertKey(key);
+        expect(await ctx.store.getKey(key.id)).toEqual(key);
+        expect(await ctx.store.getKey('nosuchkeyxxxxxxx')).toBeUndefined();
+      });
+
+      it('refuses a second key with the same id', async () => {
+        const key = makeKey();
+        await ctx.store.insertKey(key);
+        await expect(ctx.store.insertKey({ ...key, createdAt: key.createdAt + 1 })).rejects.toThrow();
+      });
+
+      it('returns the chain from the key up to its root, and nothing for an unknown key', async () => {
+        const root = makeKey();
+        const mid = makeKey({ parent: root });
+        const leaf = makeKey({ parent: mid });
+        await insert(ctx.store, root, mid, leaf);
+        expect(await ctx.store.getKeyChain(leaf.id)).toEqual([leaf, mid, root]);
+        expect(await ctx.store.getKeyChain(root.id)).toEqual([root]);
+        expect(await ctx.store.getKeyChain('nosuchkeyxxxxxxx')).toEqual([]);
+      });
+
+      it('lists keys by root, vendor and metadata, oldest first', async () => {
+        const tag = `t${Math.random().toString(36).slice(2, 8)}`;
+        const root = makeKey({ metadata: { tag, team: 'a' } });
+        const child = makeKey({ parent: root, metadata: { tag, team: 'b' } });
+        const other = makeKey({ vendor: 'twilio', metadata: { tag, team: 'a' } });
+        await insert(ctx.store, root, child, other);
+        expect((await ctx.store.listKeys({ rootId: root.id })).map((k) => k.id)).toEqual([root.id, child.id]);
+        expect((await ctx.store.listKeys({ metadata: { tag } })).map((k) => k.id)).toEqual([root.id, child.id, other.id]);
+        expect((await ctx.store.listKeys({ metadata: { tag, team: 'a' } })).map((k) => k.id)).toEqual([root.id, other.id]);
+        expect((await ctx.store.listKeys({ metadata: { tag }, vendor: 'twilio' })).map((k) => k.id)).toEqual([other.id]);
+        expect(await ctx.store.listKeys({ metadata: { tag, team: 'zzz' } })).toEqual([]);
+        const all = await ctx.store.listKeys();
+        expect(all.map((k) => k.id)).toEqual(expect.arrayContaining([root.id, child.id, other.id]));
+      });
+
+      it('lists a subtree: the key and every descendant, shallowest first, nothing else', async () => {
+        const root = makeKey();
+        const a = makeKey({ parent: root });
+        const b = makeKey({ parent: root });
+        const a1 = makeKey({ parent: a });
+        const a2 = makeKey({ parent: a });
+        const a1x = makeKey({ parent: a1 });
+        await insert(ctx.store, root, a, b, a1, a2, a1x);
+        const subtree = await ctx.store.listSubtree(a.id);
+        expect(subtree.map((k) => k.id).sort()).toEqual([a.id, a1.id, a2.id, a1x.id].sort());
+        expect(subtree[0]!.id).toBe(a.id);
+        expect(subtree.map((k) => k.depth)).toEqual([...subtree.map((k) => k.depth)].sort((x, y) => x - y));
+        expect((await ctx.store.listSubtree(root.id)).length).toBe(6);
+        expect(await ctx.store.listSubtree('nosuchkeyxxxxxxx')).toEqual([]);
+      });
+
+      it('revokes a key and all its descendants at once, and only them', async () => {
+        const root = makeKey();
+        const a = makeKey({ parent: root });
+        const b = makeKey({ parent: root });
+        const a1 = makeKey({ parent: a });
+        const a1x = makeKey({ parent: a1 });
+        await insert(ctx.store, root, a, b, a1, a1x);
+        // a1x revoked first: not "newly revoked" by the tree revocation, and keeps its instant
+        expect(await ctx.store.revokeTree(a1x.id, NOW - 5)).toEqual([a1x.id]);
+        const revoked = await ctx.store.revokeTree(a.id, NOW);
+        expect([...revoked].sort()).toEqual([a.id, a1.id].sort());
+        expect((await ctx.store.getKey(a.id))!.revokedAt).toBe(NOW);
+        expect((await ctx.store.getKey(a1.id))!.revokedAt).toBe(NOW);
+        expect((await ctx.store.getKey(a1x.id))!.revokedAt).toBe(NOW - 5);
+        expect((await ctx.store.getKey(root.id))!.revokedAt).toBeNull();
+        expect((await ctx.store.getKey(b.id))!.revokedAt).toBeNull();
+        expect(await ctx.store.revokeTree(a.id, NOW + 1)).toEqual([]);
+        expect(await ctx.store.revokeTree('nosuchkeyxxxxxxx', NOW)).toEqual([]);
+      });
+    });
+
+    describe('admission', () => {
+      const ctx = useStore(makeStore);
+
+      it('refuses a chain with an unknown key, naming it, and reserves nothing', async () => {
+        const root = makeKey({ daily: 10 * USD });
+        await insert(ctx.store, root);
+        const result = await ctx.store.admit({ keyChain: ['nosuchkeyxxxxxxx', root.id], amountMicros: USD, now: NOW });
+        expect(result).toEqual({ ok: false, refusal: { kind: 'unknown_key', keyId: 'nosuchkeyxxxxxxx' } });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 0, totalMicros: 0 });
+      });
+
+      it('reserves the amount against every key of the chain', async () => {
+        const root = makeKey({ daily: 100 * USD });
+        const mid = makeKey({ parent: root });
+        const leaf = makeKey({ parent: mid });
+        const sibling = makeKey({ parent: mid });
+        await insert(ctx.store, root, mid, leaf, sibling);
+        const admission = ok(await ctx.store.admit({ keyChain: chainOf(leaf, mid, root), amountMicros: 2_500_000, now: NOW }));
+        expect(admission).toMatchObject({ reservedMicros: 2_500_000, idempotentReplay: false });
+        expect(typeof admission.reservationId).toBe('string');
+        for (const key of [leaf, mid, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 2_500_000, totalMicros: 2_500_000 });
+        expect(await spendOf(ctx.store, sibling)).toEqual({ dailyMicros: 0, totalMicros: 0 });
+        const spend = await ctx.store.keySpend([leaf.id, root.id, 'nosuchkeyxxxxxxx'], TODAY);
+        expect(spend.get(root.id)).toEqual({ dailyMicros: 2_500_000, totalMicros: 2_500_000 });
+        expect(spend.get('nosuchkeyxxxxxxx')).toEqual({ dailyMicros: 0, totalMicros: 0 });
+        expect(await ctx.store.spendByDay(root.id, TODAY, TODAY)).toEqual([{ day: TODAY, micros: 2_500_000 }]);
+      });
+
+      it('admits up to the daily cap exactly, then refuses with the numbers, and counts per UTC day', async () => {
+        const key = makeKey({ daily: 10 * USD });
+        await insert(ctx.store, key);
+        ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 6 * USD, now: NOW }));
+        ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 4 * USD, now: NOW }));
+        expect(await ctx.store.admit({ keyChain: [key.id], amountMicros: 1, now: NOW })).toEqual({
+          ok: false,
+          refusal: { kind: 'daily_cap', keyId: key.id, capMicros: 10 * USD, spentMicros: 10 * USD, requestedMicros: 1 },
+        });
+        // the next UTC day starts at zero, while the total keeps counting
+        const tomorrow = NOW + DAY_MS;
+        ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 10 * USD, now: tomorrow }));
+        expect(await spendOf(ctx.store, key, utcDay(tomorrow))).toEqual({ dailyMicros: 10 * USD, totalMicros: 20 * USD });
+        expect(await ctx.store.spendByDay(key.id, TODAY, utcDay(tomorrow))).toEqual([
+          { day: TODAY, micros: 10 * USD },
+          { day: utcDay(tomorrow), micros: 10 * USD },
+        ]);
+      });
+
+      it('refuses at an ancestor cap, naming the ancestor, and reserves nothing anywhere', async () => {
+        const root = makeKey({ daily: 5 * USD });
+        const leaf = makeKey({ parent: root, daily: 5 * USD });
+        const other = makeKey({ parent: root, daily: 5 * USD });
+        await insert(ctx.store, root, leaf, other);
+        ok(await ctx.store.admit({ keyChain: chainOf(other, root), amountMicros: 3 * USD, now: NOW }));
+        const refused = await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 3 * USD, now: NOW });
+        expect(refused).toEqual({ ok: false, refusal: { kind: 'daily_cap', keyId: root.id, capMicros: 5 * USD, spentMicros: 3 * USD, requestedMicros: 3 * USD } });
+        expect(await spendOf(ctx.store, leaf)).toEqual({ dailyMicros: 0, totalMicros: 0 });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 3 * USD, totalMicros: 3 * USD });
+      });
+
+      it('enforces the total cap across days', async () => {
+        const key = makeKey({ total: 7 * USD });
+        await insert(ctx.store, key);
+        ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 4 * USD, now: NOW - 3 * DAY_MS }));
+        ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 3 * USD, now: NOW }));
+        expect(await ctx.store.admit({ keyChain: [key.id], amountMicros: 1, now: NOW + DAY_MS })).toEqual({
+          ok: false,
+          refusal: { kind: 'total_cap', keyId: key.id, capMicros: 7 * USD, spentMicros: 7 * USD, requestedMicros: 1 },
+        });
+      });
+
+      it('rate-limits per fixed minute, on every key of the chain, and counts only admitted requests', async () => {
+        const root = makeKey({ rate: 3 });
+        const a = makeKey({ parent: root });
+        const b = makeKey({ parent: root });
+        await insert(ctx.store, root, a, b);
+        const minute = Math.floor(NOW / 60_000) * 60_000;
+        ok(await ctx.store.admit({ keyChain: chainOf(a, root), amountMicros: 0, now: minute + 1 }));
+        ok(await ctx.store.admit({ keyChain: chainOf(b, root), amountMicros: 0, now: minute + 2 }));
+        ok(await ctx.store.admit({ keyChain: chainOf(a, root), amountMicros: USD, now: minute + 3 }));
+        const limited = { ok: false, refusal: { kind: 'rate_limited', keyId: root.id, limitPerMinute: 3 } };
+        expect(await ctx.store.admit({ keyChain: chainOf(b, root), amountMicros: 0, now: minute + 59_999 })).toEqual(limited);
+        expect(await ctx.store.admit({ keyChain: chainOf(a, root), amountMicros: 0, now: minute + 59_999 })).toEqual(limited);
+        ok(await ctx.store.admit({ keyChain: chainOf(b, root), amountMicros: 0, now: minute + 60_000 }));
+        // a refusal for money does not use up the window either
+        const capped = makeKey({ rate: 1, daily: 1 });
+        await insert(ctx.store, capped);
+        expect((await ctx.store.admit({ keyChain: [capped.id], amountMicros: 2, now: NOW })).ok).toBe(false);
+        ok(await ctx.store.admit({ keyChain: [capped.id], amountMicros: 1, now: NOW }));
+      });
+
+      it('refuses a revoked key or a key under a revoked ancestor, naming the revoked one', async () => {
+        const root = makeKey();
+        const mid = makeKey({ parent: root });
+        const leaf = makeKey({ parent: mid });
+        await insert(ctx.store, root, mid, leaf);
+        ok(await ctx.store.admit({ keyChain: chainOf(leaf, mid, root), amountMicros: USD, now: NOW }));
+        await ctx.store.revokeTree(mid.id, NOW);
+        expect(await ctx.store.admit({ keyChain: chainOf(leaf, mid, root), amountMicros: 0, now: NOW })).toEqual({ ok: false, refusal: { kind: 'revoked', keyId: leaf.id } });
+        const root2 = makeKey();
+        const leaf2 = makeKey({ parent: root2 });
+        await insert(ctx.store, root2, leaf2);
+        // revoke the root's row alone (as if the child had been derived after the revocation)
+        await ctx.store.revokeTree(root2.id, NOW);
+        const child3 = makeKey({ parent: root2 });
+        await insert(ctx.store, child3);
+        expect(await ctx.store.admit({ keyChain: chainOf(child3, root2), amountMicros: 0, now: NOW })).toEqual({ ok: false, refusal: { kind: 'revoked', keyId: root2.id } });
+      });
+
+      it('refuses an expired key or ancestor (expiry instant included)', async () => {
+        const root = makeKey({ expiresAt: NOW });
+        const leaf = makeKey({ parent: root, expiresAt: NOW + DAY_MS });
+        await insert(ctx.store, root, leaf);
+        ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: USD, now: NOW - 1 }));
+        expect(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 0, now: NOW })).toEqual({ ok: false, refusal: { kind: 'expired', keyId: root.id } });
+      });
+
+      it('admits a zero-cost request at a reached cap', async () => {
+        const key = makeKey({ daily: USD });
+        await insert(ctx.store, key);
+        ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: USD, now: NOW }));
+        expect(ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 0, now: NOW })).reservedMicros).toBe(0);
+        expect((await ctx.store.admit({ keyChain: [key.id], amountMicros: 1, now: NOW })).ok).toBe(false);
+      });
+
+      it('replays a repeated idempotency key of the same key at zero cost, even at the cap', async () => {
+        const root = makeKey({ daily: 10 * USD });
+        const leaf = makeKey({ parent: root });
+        const other = makeKey({ parent: root });
+        await insert(ctx.store, root, leaf, other);
+        const first = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 10 * USD, now: NOW, idempotencyKey: 'idem-1' }));
+        expect(first).toMatchObject({ reservedMicros: 10 * USD, idempotentReplay: false });
+        const again = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 10 * USD, now: NOW, idempotencyKey: 'idem-1' }));
+        expect(again).toMatchObject({ reservedMicros: 0, idempotentReplay: true });
+        expect(again.reservationId).not.toBe(first.reservationId);
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 10 * USD, totalMicros: 10 * USD });
+        // the same idempotency key under another vault key is a new request (and here over the cap)
+        expect((await ctx.store.admit({ keyChain: chainOf(other, root), amountMicros: USD, now: NOW, idempotencyKey: 'idem-1' })).ok).toBe(false);
+        // a new idempotency key is a new request
+        expect((await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: USD, now: NOW, idempotencyKey: 'idem-2' })).ok).toBe(false);
+      });
+
+      it('a repeat pays only what exceeds what its first use counts (held, or settled lower)', async () => {
+        const key = makeKey({ daily: 100 * USD });
+        await insert(ctx.store, key);
+        ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 10 * USD, now: NOW, idempotencyKey: 'grow' }));
+        expect(ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 15 * USD, now: NOW, idempotencyKey: 'grow' }))).toMatchObject({
+          reservedMicros: 5 * USD,
+          idempotentReplay: true,
+        });
+        expect(ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 4 * USD, now: NOW, idempotencyKey: 'grow' }))).toMatchObject({ reservedMicros: 0, idempotentReplay: true });
+        const first = ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 10 * USD, now: NOW, idempotencyKey: 'lower' }));
+        await ctx.store.settle({ reservationId: first.reservationId, kind: 'settled', actualMicros: 8 * USD, audit: entry() });
+        expect(ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 10 * USD, now: NOW, idempotencyKey: 'lower' }))).toMatchObject({
+          reservedMicros: 2 * USD,
+          idempotentReplay: true,
+        });
+        expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 25 * USD, totalMicros: 25 * USD });
+      });
+
+      it('a repeat of a released first use is a new request, and the key then refers to it', async () => {
+        const key = makeKey({ daily: 100 * USD });
+        await insert(ctx.store, key);
+        const first = ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 10 * USD, now: NOW, idempotencyKey: 'refused-once' }));
+        await ctx.store.settle({ reservationId: first.reservationId, kind: 'released', actualMicros: 0, audit: entry({ status: 402 }) });
+        const second = ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 10 * USD, now: NOW, idempotencyKey: 'refused-once' }));
+        expect(second).toMatchObject({ reservedMicros: 10 * USD, idempotentReplay: false });
+        expect(ok(await ctx.store.admit({ keyChain: [key.id], amountMicros: 10 * USD, now: NOW, idempotencyKey: 'refused-once' }))).toMatchObject({
+          reservedMicros: 0,
+          idempotentReplay: true,
+        });
+        expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 10 * USD, totalMicros: 10 * USD });
+      });
+
+      it('never exceeds a cap under 200 concurrent admissions on one key from four instances', async () => {
+        const stores = await ctx.instances(4);
+        const key = makeKey({ daily: 50 * USD });
+        await insert(ctx.store, key);
+        const results = await Promise.all(Array.from({ length: 200 }, (_, i) => stores[i % 4]!.admit({ keyChain: [key.id], amountMicros: USD, now: NOW })));
+        expect(results.filter((r) => r.ok).length).toBe(50);
+        for (const refused of results.filter((r) => !r.ok)) expect(refused).toMatchObject({ ok: false, refusal: { kind: 'daily_cap', keyId: key.id } });
+        expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 50 * USD, totalMicros: 50 * USD });
+      });
+
+      it('never exceeds a parent cap under 200 concurrent admissions spread over its children and four instances', async () => {
+        const stores = await ctx.instances(4);
+        const root = makeKey({ total: 60 * USD });
+        const mid = makeKey({ parent: root });
+        const children = Array.from({ length: 4 }, () => makeKey({ parent: mid, daily: 20 * USD }));
+        await insert(ctx.store, root, mid, ...children);
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => {
+            const child = children[i % 4]!;
+            return stores[(i >> 2) % 4]!.admit({ keyChain: chainOf(child, mid, root), amountMicros: USD, now: NOW }).then((r) => ({ child, r }));
+          }),
+        );
+        expect(results.filter(({ r }) => r.ok).length).toBe(60);
+        let sum = 0;
+        for (const child of children) {
+          const admitted = results.filter((x) => x.child === child && x.r.ok).length;
+          expect(admitted).toBeLessThanOrEqual(20);
+          const spend = await spendOf(ctx.store, child);
+          expect(spend.dailyMicros).toBe(admitted * USD);
+          sum += spend.dailyMicros;
+        }
+        expect(sum).toBe(60 * USD);
+        expect(await spendOf(ctx.store, mid)).toEqual({ dailyMicros: 60 * USD, totalMicros: 60 * USD });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 60 * USD, totalMicros: 60 * USD });
+      });
+
+      it('never exceeds a cap with two instances admitting concurrently', async () => {
+        const peer = await ctx.peer();
+        const root = makeKey({ daily: 40 * USD });
+        const a = makeKey({ parent: root });
+        const b = makeKey({ parent: root });
+        await insert(ctx.store, root, a, b);
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => (i % 2 ? ctx.store : peer).admit({ keyChain: chainOf(i % 3 ? a : b, root), amountMicros: USD, now: NOW })),
+        );
+        expect(results.filter((r) => r.ok).length).toBe(40);
+        expect(await spendOf(peer, root)).toEqual({ dailyMicros: 40 * USD, totalMicros: 40 * USD });
+        const sum = (await spendOf(ctx.store, a)).dailyMicros + (await spendOf(ctx.store, b)).dailyMicros;
+        expect(sum).toBe(40 * USD);
+      });
+
+      it('counts a concurrently repeated idempotency key once, across four instances', async () => {
+        const stores = await ctx.instances(4);
+        const root = makeKey({ daily: 100 * USD });
+        const leaf = makeKey({ parent: root });
+        await insert(ctx.store, root, leaf);
+        const results = (await Promise.all(
+          Array.from({ length: 50 }, (_, i) => stores[i % 4]!.admit({ keyChain: chainOf(leaf, root), amountMicros: 3 * USD, now: NOW, idempotencyKey: 'same-key' })),
+        )).map(ok);
+        expect(results.filter((r) => !r.idempotentReplay).length).toBe(1);
+        expect(results.filter((r) => r.idempotentReplay && r.reservedMicros === 0).length).toBe(49);
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 3 * USD, totalMicros: 3 * USD });
+      });
+
+      it('sees a revocation made by another instance on its next admission (no cache)', async () => {
+        const peer = await ctx.peer();
+        const root = makeKey();
+        const leaf = makeKey({ parent: root });
+        await insert(ctx.store, root, leaf);
+        ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: USD, now: NOW }));
+        expect(await peer.revokeTree(root.id, NOW)).toEqual(expect.arrayContaining([root.id, leaf.id]));
+        expect(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 0, now: NOW })).toEqual({ ok: false, refusal: { kind: 'revoked', keyId: leaf.id } });
+        expect((await ctx.store.getKeyChain(leaf.id)).map((k) => k.revokedAt)).toEqual([NOW, NOW]);
+      });
+
+      it('stays consistent (and never deadlocks) under interleaved admits, settlements and revocations from four instances', async () => {
+        const stores = await ctx.instances(4);
+        const root = makeKey({ daily: 500 * USD });
+        const a = makeKey({ parent: root, daily: 300 * USD });
+        const b = makeKey({ parent: root, daily: 300 * USD });
+        const a1 = makeKey({ parent: a });
+        const a2 = makeKey({ parent: a });
+        const b1 = makeKey({ parent: b });
+        const b2 = makeKey({ parent: b });
+        const doomed = makeKey({ parent: b2 });
+        await insert(ctx.store, root, a, b, a1, a2, b1, b2, doomed);
+        const chains: VaultKeyRecord[][] = [[a1, a, root], [a2, a, root], [b1, b, root], [b2, b, root], [a, root], [b, root], [root], [doomed, b2, b, root]];
+        const kinds: SettlementKind[] = ['settled', 'released', 'kept'];
+        const expected = new Map<string, number>();
+        const operations = shuffled(
+          Array.from({ length: 240 }, (_, i) => async () => {
+            const store = stores[i % 4]!;
+            if (i === 120) {
+              await store.revokeTree(doomed.id, NOW);
+              return;
+            }
+            const chain = chains[i % chains.length]!;
+            const amount = ((i * 7919) % 5) * USD + 1;
+            const admission = await store.admit({ keyChain: chain.map((k) => k.id), amountMicros: amount, now: NOW });
+            if (!admission.ok) return;
+            const kind = kinds[i % 3]!;
+            const actual = kind === 'settled' ? Math.max(0, amount - (i % 4) * 1000) : amount;
+            const record = await stores[(i * 7) % 4]!.settle({
+              reservationId: admission.reservationId,
+              kind,
+              actualMicros: actual,
+              audit: entry({ vaultKeyId: chain[0]!.id, rootKeyId: root.id, reservedMicros: amount, settledMicros: actual }),
+            });
+            expect(record.seq).toBeGreaterThan(0);
+            const final = kind === 'settled' ? actual : kind === 'released' ? 0 : amount;
+            for (const key of chain) expected.set(key.id, (expected.get(key.id) ?? 0) + final);
+          }),
+        );
+        await Promise.all(operations.map((op) => op()));
+        for (const key of [root, a, b, a1, a2, b1, b2, doomed]) {
+          expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: expected.get(key.id) ?? 0, totalMicros: expected.get(key.id) ?? 0 });
+        }
+        expect((await spendOf(ctx.store, root)).dailyMicros).toBeLessThanOrEqual(500 * USD + 1000);
+        await expectChainIntact(ctx.store);
+      });
+    });
+
+    describe('settlement', () => {
+      const ctx = useStore(makeStore);
+
+      async function reserved(amount: number, options: KeyOptions = {}, now = NOW) {
+        const root = makeKey(options);
+        const leaf = makeKey({ parent: root });
+        await insert(ctx.store, root, leaf);
+        const admission = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: amount, now }));
+        return { root, leaf, admission };
+      }
+
+      it('settled: the reservation becomes the actual amount on every key of the chain', async () => {
+        const { root, leaf, admission } = await reserved(10 * USD);
+        const record = await ctx.store.settle({
+          reservationId: admission.reservationId,
+          kind: 'settled',
+          actualMicros: 7 * USD,
+          audit: entry({ vaultKeyId: leaf.id, rootKeyId: root.id, reservedMicros: 10 * USD, settledMicros: 7 * USD }),
+        });
+        expect(record).toMatchObject({ vaultKeyId: leaf.id, settledMicros: 7 * USD });
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 7 * USD, totalMicros: 7 * USD });
+      });
+
+      it('released: the reservation is given back', async () => {
+        const { root, leaf, admission } = await reserved(10 * USD);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'released', actualMicros: 10 * USD, audit: entry({ status: 402 }) });
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 0, totalMicros: 0 });
+      });
+
+      it('kept: the reservation stays counted whatever actualMicros says', async () => {
+        const { root, leaf, admission } = await reserved(10 * USD);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'kept', actualMicros: 0, audit: entry({ status: 502, reason: 'upstream_5xx_kept' }) });
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 10 * USD, totalMicros: 10 * USD });
+      });
+
+      it('a reservation never settled (instance died) stays counted', async () => {
+        const { root, leaf } = await reserved(4 * USD);
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 4 * USD, totalMicros: 4 * USD });
+      });
+
+      it('a settlement above the reservation may pass the cap; then only zero-cost requests are admitted', async () => {
+        const { root, leaf, admission } = await reserved(10 * USD, { daily: 10 * USD });
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 12 * USD, audit: entry() });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 12 * USD, totalMicros: 12 * USD });
+        ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 0, now: NOW }));
+        expect(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 1, now: NOW })).toEqual({
+          ok: false,
+          refusal: { kind: 'daily_cap', keyId: root.id, capMicros: 10 * USD, spentMicros: 12 * USD, requestedMicros: 1 },
+        });
+      });
+
+      it("adjusts the reservation's own day, not the settlement's", async () => {
+        const yesterday = NOW - DAY_MS;
+        const { root, admission } = await reserved(10 * USD, {}, yesterday);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 6 * USD, audit: entry() });
+        expect(await spendOf(ctx.store, root, utcDay(yesterday))).toEqual({ dailyMicros: 6 * USD, totalMicros: 6 * USD });
+        expect(await spendOf(ctx.store, root, TODAY)).toEqual({ dailyMicros: 0, totalMicros: 6 * USD });
+      });
+
+      it('ends a reservation once: a second settlement or an unknown one fails and changes nothing', async () => {
+        const { root, admission } = await reserved(10 * USD);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 8 * USD, audit: entry() });
+        const before = await wholeChain(ctx.store);
+        await expect(ctx.store.settle({ reservationId: admission.reservationId, kind: 'released', actualMicros: 0, audit: entry() })).rejects.toThrow(/already settled/);
+        await expect(ctx.store.settle({ reservationId: 'no-such-reservation', kind: 'settled', actualMicros: 0, audit: entry() })).rejects.toThrow(/no reservation/);
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 8 * USD, totalMicros: 8 * USD });
+        expect((await wholeChain(ctx.store)).length).toBe(before.length);
+      });
+
+      it('concurrent settlements of one reservation: exactly one wins', async () => {
+        const peer = await ctx.peer();
+        const { root, admission } = await reserved(10 * USD);
+        const attempts = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? ctx.store : peer).settle({ reservationId: admission.reservationId, kind: i % 3 ? 'released' : 'settled', actualMicros: 5 * USD, audit: entry() }),
+          ),
+        );
+        expect(attempts.filter((a) => a.status === 'fulfilled').length).toBe(1);
+        const spent = (await spendOf(ctx.store, root)).dailyMicros;
+        expect([0, 5 * USD]).toContain(spent);
+      });
+
+      it('remembers paid objects in the key tree only', async () => {
+        const { root, leaf, admission } = await reserved(10 * USD);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 10 * USD, paidObjectIds: ['pi_123', 'ch_456'], audit: entry() });
+        expect(await ctx.store.isObjectPaid(root.id, 'pi_123')).toBe(true);
+        expect(await ctx.store.isObjectPaid(root.id, 'ch_456')).toBe(true);
+        expect(await ctx.store.isObjectPaid(root.id, 'pi_999')).toBe(false);
+        expect(await ctx.store.isObjectPaid(leaf.id, 'pi_123')).toBe(false);
+        const other = await reserved(USD);
+        expect(await ctx.store.isObjectPaid(other.root.id, 'pi_123')).toBe(false);
+        // paid again in the same tree: no error
+        const again = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: USD, now: NOW }));
+        await ctx.store.settle({ reservationId: again.reservationId, kind: 'settled', actualMicros: USD, paidObjectIds: ['pi_123'], audit: entry() });
+      });
+
+      it('reprices a paid object: the difference goes to the chain on the reservation day, with an audit row', async () => {
+        const yesterday = NOW - DAY_MS;
+        const { root, leaf, admission } = await reserved(5 * USD, {}, yesterday);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 5 * USD, paidObjectIds: ['SM_1'], audit: entry() });
+        const result = await ctx.store.reprice({ rootId: root.id, objectId: 'SM_1', actualMicros: 7_250_000, audit: entry({ vaultKeyId: leaf.id, reason: 'repriced' }) });
+        expect(result).toMatchObject({ kind: 'repriced', reservationId: admission.reservationId, previousMicros: 5 * USD, actualMicros: 7_250_000 });
+        if (result.kind !== 'repriced') throw new Error('not repriced');
+        expect(result.audit).toMatchObject({ vaultKeyId: leaf.id, reason: 'repriced', reservedMicros: 5 * USD, settledMicros: 7_250_000 });
+        const [row] = await ctx.store.queryAudit({ vaultKeyId: leaf.id, limit: 1 });
+        expect(row).toEqual(result.audit);
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key, utcDay(yesterday))).toEqual({ dailyMicros: 7_250_000, totalMicros: 7_250_000 });
+        expect(await ctx.store.reprice({ rootId: root.id, objectId: 'SM_1', actualMicros: 7_250_000, audit: entry() })).toEqual({ kind: 'unchanged', reservationId: admission.reservationId });
+        // down as well
+        expect(await ctx.store.reprice({ rootId: root.id, objectId: 'SM_1', actualMicros: 1 * USD, audit: entry() })).toMatchObject({ kind: 'repriced', previousMicros: 7_250_000 });
+        expect(await spendOf(ctx.store, root, utcDay(yesterday))).toEqual({ dailyMicros: 1 * USD, totalMicros: 1 * USD });
+        expect(await ctx.store.spend({ groupBy: { by: 'vault_key' }, fromDay: utcDay(yesterday), toDay: utcDay(yesterday) })).toContainEqual({ group: leaf.id, micros: 1 * USD, requests: 1 });
+      });
+
+      it('reprices only a settled reservation of the same tree; the first reservation to name an object keeps it', async () => {
+        const { root, leaf, admission } = await reserved(5 * USD);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 5 * USD, paidObjectIds: ['SM_first'], audit: entry() });
+        const later = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 2 * USD, now: NOW }));
+        await ctx.store.settle({ reservationId: later.reservationId, kind: 'settled', actualMicros: 2 * USD, paidObjectIds: ['SM_first'], audit: entry() });
+        expect(await ctx.store.reprice({ rootId: root.id, objectId: 'SM_first', actualMicros: 6 * USD, audit: entry() })).toMatchObject({ kind: 'repriced', reservationId: admission.reservationId, previousMicros: 5 * USD });
+        const other = await reserved(USD);
+        expect(await ctx.store.reprice({ rootId: other.root.id, objectId: 'SM_first', actualMicros: 9 * USD, audit: entry() })).toEqual({ kind: 'unknown_object' });
+        expect(await ctx.store.reprice({ rootId: root.id, objectId: 'SM_nothing', actualMicros: 9 * USD, audit: entry() })).toEqual({ kind: 'unknown_object' });
+        const kept = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 3 * USD, now: NOW }));
+        await ctx.store.settle({ reservationId: kept.reservationId, kind: 'kept', actualMicros: 3 * USD, paidObjectIds: ['SM_kept'], audit: entry() });
+        expect(await ctx.store.reprice({ rootId: root.id, objectId: 'SM_kept', actualMicros: 9 * USD, audit: entry() })).toEqual({ kind: 'unknown_object' });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 11 * USD, totalMicros: 11 * USD });
+      });
+
+      it('concurrent reprices of one object from two instances leave the counters equal to the final amount', async () => {
+        const peer = await ctx.peer();
+        const { root, leaf, admission } = await reserved(5 * USD);
+        await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 5 * USD, paidObjectIds: ['SM_race'], audit: entry() });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? ctx.store : peer).reprice({ rootId: root.id, objectId: 'SM_race', actualMicros: (i + 1) * 100_000, audit: entry() })),
+        );
+        expect(results.every((r) => r.kind === 'repriced' || r.kind === 'unchanged')).toBe(true);
+        const [row] = (await ctx.store.spend({ groupBy: { by: 'vault_key' }, fromDay: TODAY, toDay: TODAY })).filter((r) => r.group === leaf.id);
+        expect(await spendOf(ctx.store, leaf)).toEqual({ dailyMicros: row!.micros, totalMicros: row!.micros });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: row!.micros, totalMicros: row!.micros });
+        await expectChainIntact(ctx.store);
+      });
+
+      it('appends the settlement audit row in the same operation', async () => {
+        const { root, leaf, admission } = await reserved(3 * USD);
+        const audit = entry({ vaultKeyId: leaf.id, rootKeyId: root.id, reservedMicros: 3 * USD, settledMicros: 3 * USD, upstreamRequestId: 'req_settle' });
+        const record = await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 3 * USD, audit });
+        const [row] = await ctx.store.queryAudit({ vaultKeyId: leaf.id });
+        expect(row).toEqual(record);
+        expect(row).toMatchObject(audit);
+      });
+    });
+
+    describe('audit', () => {
+      const ctx = useStore(makeStore);
+
+      it('chains each row to the previous one, from the genesis hash, seq 1, 2, 3…', async () => {
+        const first = await ctx.store.appendAudit(entry({ reason: 'first' }));
+        expect(first.seq).toBe(1);
+        expect(first.prevHash).toBe(GENESIS_HASH);
+        expect(first.hash).toBe(auditHash(GENESIS_HASH, entry({ reason: 'first' })));
+        const second = await ctx.store.appendAudit(entry({ reason: 'second', decision: 'refused', status: 403 }));
+        expect(second).toMatchObject({ seq: 2, prevHash: first.hash });
+        await expectChainIntact(ctx.store);
+      });
+
+      it('returns rows exactly as written (metadata, attribution, nulls, unicode, large numbers)', async () => {
+        const written = entry({
+          at: NOW + 123,
+          vaultKeyId: 'abcdefghijklmnop',
+          rootKeyId: 'qrstuvwxyz234567',
+          metadata: { team: 'billing', 'z.last': 'é "q" \\ ☃ 𝄞 \u0001\t\n\u007f\u2028', a_first: '' },
+          attribution: { agent: 'planner', 'run-id': 'run_1', tool: 'stripe.create' },
+          status: 201,
+          reason: null,
+          reservedMicros: 999_999_999_999_999,
+          settledMicros: 123_456_789_012,
+          upstreamRequestId: null,
+          idempotencyKey: "idem-☃-'quoted'-$$-\\",
+          latencyMs: 86_400_000,
+        });
+        const record = await ctx.store.appendAudit(written);
+        const [row] = await ctx.store.queryAudit({ afterSeq: record.seq - 1, limit: 1 });
+        expect(row).toEqual(record);
+        expect(row).toMatchObject(written);
+        expect(row!.hash).toBe(auditHash(row!.prevHash, written));
+      });
+
+      it('keeps the chain linear and gap-free under concurrent appends from two instances', async () => {
+        const peer = await ctx.peer();
+        const root = makeKey({ daily: 1000 * USD });
+        await insert(ctx.store, root);
+        const work: Promise<unknown>[] = [];
+        for (let i = 0; i < 150; i++) {
+          const store = i % 2 ? ctx.store : peer;
+          if (i % 3 === 0) {
+            work.push(
+              store
+                .admit({ keyChain: [root.id], amountMicros: USD, now: NOW })
+                .then((a) => store.settle({ reservationId: ok(a).reservationId, kind: 'settled', actualMicros: USD, audit: entry({ vaultKeyId: root.id, reason: `settle-${i}` }) })),
+            );
+          } else {
+            work.push(store.appendAudit(entry({ decision: 'refused', status: 403, reason: `refusal-${i}` })));
+          }
+        }
+        await Promise.all(work);
+        const rows = await expectChainIntact(ctx.store);
+        expect(new Set(rows.map((r) => r.reason)).size).toBe(rows.length);
+      });
+
+      describe('filters', () => {
+        const tag = `f${Math.random().toString(36).slice(2, 8)}`;
+        let base = 0;
+        beforeAll(async () => {
+          const head = await ctx.store.queryAudit({ limit: 1 });
+          base = head[0]?.seq ?? 0;
+          const rows: Partial<AuditEntry>[] = [
+            { at: NOW - 3000, vaultKeyId: 'keyaaaaaaaaaaaaa', rootKeyId: 'rootaaaaaaaaaaaa', metadata: { tag, team: 'a' }, decision: 'allowed' },
+            { at: NOW - 2000, vaultKeyId: 'keybbbbbbbbbbbbb', rootKeyId: 'rootaaaaaaaaaaaa', metadata: { tag, team: 'b' }, decision: 'refused', status: 402 },
+            { at: NOW - 1000, vaultKeyId: 'keyaaaaaaaaaaaaa', rootKeyId: 'rootaaaaaaaaaaaa', metadata: { tag, team: 'a' }, decision: 'refused', status: 429 },
+            { at: NOW, vaultKeyId: 'keyccccccccccccc', rootKeyId: 'rootcccccccccccc', metadata: { tag }, decision: 'allowed' },
+          ];
+          for (const row of rows) await ctx.store.appendAudit(entry(row));
+        });
+        const seqs = async (filter: Parameters<Store['queryAudit']>[0]) => (await ctx.store.queryAudit({ afterSeq: base, ...filter })).map((r) => r.seq - base);
+
+        it('newest first, with a limit', async () => {
+          expect(await seqs({})).toEqual([4, 3, 2, 1]);
+          expect(await seqs({ limit: 2 })).toEqual([4, 3]);
+        });
+        it('by key, root, decision and metadata', async () => {
+          expect(await seqs({ vaultKeyId: 'keyaaaaaaaaaaaaa' })).toEqual([3, 1]);
+          expect(await seqs({ rootKeyId: 'rootaaaaaaaaaaaa' })).toEqual([3, 2, 1]);
+          expect(await seqs({ decision: 'refused' })).toEqual([3, 2]);
+          expect(await seqs({ decision: 'allowed', rootKeyId: 'rootaaaaaaaaaaaa' })).toEqual([1]);
+          expect(await seqs({ metadata: { tag, team: 'a' } })).toEqual([3, 1]);
+          expect(await seqs({ metadata: { tag } })).toEqual([4, 3, 2, 1]);
+          expect(await ctx.store.queryAudit({ metadata: { tag, team: 'nobody' } })).toEqual([]);
+        });
+        it('since (inclusive) and until (exclusive)', async () => {
+          expect(await seqs({ since: NOW - 2000 })).toEqual([4, 3, 2]);
+          expect(await seqs({ until: NOW - 1000 })).toEqual([2, 1]);
+          expect(await seqs({ since: NOW - 2000, until: NOW })).toEqual([3, 2]);
+        });
+        it('afterSeq tails the log', async () => {
+          expect(await seqs({ afterSeq: base + 2 })).toEqual([4, 3]);
+          expect(await ctx.store.queryAudit({ afterSeq: base + 4 })).toEqual([]);
+        });
+        it('auditChain pages in seq order', async () => {
+          const page = await ctx.store.auditChain(base, 3);
+          expect(page.map((r) => r.seq - base)).toEqual([1, 2, 3]);
+          expect((await ctx.store.auditChain(base + 3, 100)).map((r) => r.seq - base)).toEqual([4]);
+        });
+      });
+
+      it('refuses to rewrite an audit row', async () => {
+        const record = await ctx.store.appendAudit(entry({ reason: 'keep me' }));
+        await expect(ctx.handle.attemptAuditRewrite(record.seq)).rejects.toThrow(/append-only/);
+        const [row] = await ctx.store.queryAudit({ afterSeq: record.seq - 1, limit: 1 });
+        expect(row).toEqual(record);
+      });
+    });
+
+    describe('audit tampering', () => {
+      const ctx = useStore(makeStore);
+
+      it('verification fails at the tampered row', async () => {
+        for (let i = 0; i < 5; i++) await ctx.store.appendAudit(entry({ reason: `row-${i}`, settledMicros: i }));
+        await expectChainIntact(ctx.store);
+        await ctx.handle.tamperAudit(3);
+        const check = verifyAuditChain(await wholeChain(ctx.store));
+        expect(check).toMatchObject({ ok: false, brokenAtSeq: 3 });
+      });
+    });
+
+    describe('spend queries', () => {
+      const ctx = useStore(makeStore);
+      const day1 = NOW;
+      const day2 = NOW + DAY_MS;
+      const day3 = NOW + 2 * DAY_MS;
+      const rootA = makeKey({ metadata: { team: 'a' } });
+      const childA = makeKey({ parent: rootA, metadata: { team: 'a', agent: 'x' } });
+      const rootB = makeKey({ vendor: 'twilio', metadata: { team: 'b' } });
+      const rootN = makeKey({ metadata: {} });
+
+      beforeAll(async () => {
+        await insert(ctx.store, rootA, childA, rootB, rootN);
+        const spend = async (keys: VaultKeyRecord[], amount: number, now: number, end?: { kind: SettlementKind; actual: number }) => {
+          const admission = ok(await ctx.store.admit({ keyChain: chainOf(...keys), amountMicros: amount, now }));
+          if (end) await ctx.store.settle({ reservationId: admission.reservationId, kind: end.kind, actualMicros: end.actual, audit: entry() });
+        };
+        await spend([rootA], 10 * USD, day1, { kind: 'settled', actual: 9 * USD }); // 9
+        await spend([childA, rootA], 5 * USD, day1); // held: 5
+        await spend([childA, rootA], 5 * USD, day2, { kind: 'released', actual: 0 }); // 0, still a request
+        await spend([rootB], 2 * USD, day2, { kind: 'kept', actual: 0 }); // 2
+        await spend([rootN], 1 * USD, day1, { kind: 'settled', actual: 1 * USD }); // 1
+        await spend([rootN], 100 * USD, day3, { kind: 'settled', actual: 100 * USD }); // outside the range
+      });
+
+      const range = { fromDay: utcDay(day1), toDay: utcDay(day2) };
+
+      it('by vault key', async () => {
+        expect(await ctx.store.spend({ groupBy: { by: 'vault_key' }, ...range })).toEqual([
+          { group: rootA.id, micros: 9 * USD, requests: 1 },
+          { group: childA.id, micros: 5 * USD, requests: 2 },
+          { group: rootB.id, micros: 2 * USD, requests: 1 },
+          { group: rootN.id, micros: 1 * USD, requests: 1 },
+        ]);
+      });
+
+      it('by root', async () => {
+        expect(await ctx.store.spend({ groupBy: { by: 'root' }, ...range })).toEqual([
+          { group: rootA.id, micros: 14 * USD, requests: 3 },
+          { group: rootB.id, micros: 2 * USD, requests: 1 },
+          { group: rootN.id, micros: 1 * USD, requests: 1 },
+        ]);
+      });
+
+      it('by vendor', async () => {
+        expect(await ctx.store.spend({ groupBy: { by: 'vendor' }, ...range })).toEqual([
+          { group: 'stripe', micros: 15 * USD, requests: 4 },
+          { group: 'twilio', micros: 2 * USD, requests: 1 },
+        ]);
+      });
+
+      it('by a metadata field (keys without it group as null)', async () => {
+        expect(await ctx.store.spend({ groupBy: { by: 'metadata', field: 'team' }, ...range })).toEqual([
+          { group: 'a', micros: 14 * USD, requests: 3 },
+          { group: 'b', micros: 2 * USD, requests: 1 },
+          { group: null, micros: 1 * USD, requests: 1 },
+        ]);
+        expect(await ctx.store.spend({ groupBy: { by: 'metadata', field: 'agent' }, ...range })).toEqual([
+          { group: null, micros: 12 * USD, requests: 3 },
+          { group: 'x', micros: 5 * USD, requests: 2 },
+        ]);
+        await expect(ctx.store.spend({ groupBy: { by: 'metadata', field: "x') OR 1=1 --" }, ...range })).rejects.toThrow(/invalid metadata field/);
+      });
+
+      it('a single day, and a range that includes the third day', async () => {
+        expect(await ctx.store.spend({ groupBy: { by: 'vendor' }, fromDay: utcDay(day2), toDay: utcDay(day2) })).toEqual([
+          { group: 'twilio', micros: 2 * USD, requests: 1 },
+          { group: 'stripe', micros: 0, requests: 1 },
+        ]);
+        const all = await ctx.store.spend({ groupBy: { by: 'root' }, fromDay: utcDay(day1), toDay: utcDay(day3) });
+        expect(all[0]).toEqual({ group: rootN.id, micros: 101 * USD, requests: 2 });
+        expect(await ctx.store.spend({ groupBy: { by: 'root' }, fromDay: '2001-01-01', toDay: '2001-01-02' })).toEqual([]);
+      });
+
+      it('per-day history of a key', async () => {
+        expect(await ctx.store.spendByDay(rootA.id, utcDay(day1), utcDay(day3))).toEqual([
+          { day: utcDay(day1), micros: 14 * USD },
+          { day: utcDay(day2), micros: 0 },
+        ]);
+        expect(await ctx.store.spendByDay(rootN.id, utcDay(day2), utcDay(day3))).toEqual([{ day: utcDay(day3), micros: 100 * USD }]);
+      });
+    });
+  });
+}
