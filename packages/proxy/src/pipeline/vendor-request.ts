@@ -5,10 +5,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { anyPatternMatches, refusal, type AuditEntry, type Refusal, type Store, type VaultKeyRecord } from '@keyleash/core';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
-import type { InboundRequest, Pricing, UpstreamAnswer, Vendor, VendorSecrets } from '../vendors/vendor.ts';
+import type { InboundRequest, Pricing, RevealedPrice, UpstreamAnswer, Vendor, VendorSecrets } from '../vendors/vendor.ts';
 import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
 import { describeAdmissionRefusal } from './admission-refusal.ts';
 import { readAttribution } from './attribution.ts';
@@ -81,33 +82,14 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   } catch (error) {
     return storeUnavailable(deps, res, facts, error);
   }
-  if (!auth.ok) return refuse(deps, res, facts, auth.refusal, null, auth.keyId);
+  if (!auth.ok) return refuse(deps, res, facts, auth.refusal, auth.key ?? null, auth.keyId);
   const chain = auth.chain;
   const key = chain[0]!;
   if (key.policy.vendor !== vendor.name) {
     return refuse(deps, res, facts, refusal('keyleash_vendor_mismatch', `Refused: vault key ${key.id} is a ${key.policy.vendor} key and cannot call ${vendor.name}. Use a ${vendor.name} key.`), key, key.id);
   }
 
-  // 2. scope: a safely normalised path inside the allowlist, vendor-specific header rules
-  const route = vendor.route(inbound);
-  if ('code' in route) return refuse(deps, res, facts, route, key, key.id);
-  const policy = deps.policies.get(key);
-  if (!anyPatternMatches(policy.allowed, inbound.method, route.segments)) {
-    return refuse(
-      deps,
-      res,
-      facts,
-      refusal(
-        'keyleash_endpoint_not_allowed',
-        `Refused: ${inbound.method} ${route.path} is not in vault key ${key.id}'s allowed endpoints (${key.policy.allowedEndpoints.join(', ')}). Do not retry; this key cannot call it.`,
-      ),
-      key,
-      key.id,
-    );
-  }
-  const headerRefusal = vendor.checkHeaders?.(inbound, key);
-  if (headerRefusal) return refuse(deps, res, facts, headerRefusal, key, key.id);
-
+  // the vendor's real secrets: routing may need them (Twilio puts the real account SID in paths)
   const secrets = deps.secrets(vendor);
   if (!secrets) {
     return refuse(
@@ -119,6 +101,28 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
       key.id,
     );
   }
+
+  // 2. scope: a safely normalised path inside the allowlist, vendor-specific header rules
+  const route = vendor.route(inbound, secrets);
+  if ('code' in route) return refuse(deps, res, facts, route, key, key.id);
+  // the endpoint as the agent may see it (route.path may hold what the vendor module put in, e.g. a real account SID)
+  const shownPath = `/${route.segments.join('/')}`;
+  const policy = deps.policies.get(key);
+  if (!anyPatternMatches(policy.allowed, inbound.method, route.segments)) {
+    return refuse(
+      deps,
+      res,
+      facts,
+      refusal(
+        'keyleash_endpoint_not_allowed',
+        `Refused: ${inbound.method} ${shownPath} is not in vault key ${key.id}'s allowed endpoints (${key.policy.allowedEndpoints.join(', ')}). Do not retry; this key cannot call it.`,
+      ),
+      key,
+      key.id,
+    );
+  }
+  const headerRefusal = vendor.checkHeaders?.(inbound, key);
+  if (headerRefusal) return refuse(deps, res, facts, headerRefusal, key, key.id);
 
   // 3. price: before anything is sent, and possibly by asking the vendor with the real secret
   let pricing: Pricing;
@@ -148,7 +152,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
       deps,
       res,
       facts,
-      refusal('keyleash_upstream_unreachable', `Refused: keyleash could not price ${inbound.method} ${route.path} because a lookup at ${vendor.name} failed. Nothing was sent; retry later.`),
+      refusal('keyleash_upstream_unreachable', `Refused: keyleash could not price ${inbound.method} ${shownPath} because a lookup at ${vendor.name} failed. Nothing was sent; retry later.`),
       key,
       key.id,
     );
@@ -184,21 +188,26 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id), key, key.id);
 
   // 5. forward: the real secret in place of the vault key; nothing of keyleash's goes upstream
-  const settleFromBody = pricing.kind === 'priced' && pricing.settle !== undefined && !admission.idempotentReplay;
+  // A replay's answer is read too: the object it names may have been created by this very request
+  // (a retry after a 5xx that saved nothing upstream), and must be remembered as paid for.
+  const settleFromBody = pricing.kind === 'priced' && pricing.settle !== undefined;
+  // a free read whose answer may reveal the real price of an object paid for earlier
+  const revealsPrice = pricing.kind === 'free' ? pricing.revealsPrice : undefined;
   const headers = vendor.upstreamHeaders(inbound, secrets);
-  // the settlement reads the answer's JSON, so ask for it uncompressed
-  if (settleFromBody) delete headers['accept-encoding'];
+  // the settlement, the price reveal and the vendor's rewrite read the answer, so ask for it uncompressed
+  if (settleFromBody || revealsPrice || vendor.rewriteResponseBody) delete headers['accept-encoding'];
   const query = inbound.rawQuery ? `?${inbound.rawQuery}` : '';
   const upstreamStarted = process.hrtime.bigint();
   let upstream;
   try {
-    upstream = await deps.upstreams.request(route.upstreamHost, { method: inbound.method, path: route.path + query, headers, body: inbound.body });
+    const body = pricing.kind === 'priced' && pricing.upstreamBody ? pricing.upstreamBody : inbound.body;
+    upstream = await deps.upstreams.request(route.upstreamHost, { method: inbound.method, path: route.path + query, headers, body });
   } catch (error) {
     // the request may have reached the vendor: keep the reservation counted
     deps.logger.warn({ err: error, vendor: vendor.name, host: route.upstreamHost }, 'upstream request failed');
     const refused = refusal(
       'keyleash_upstream_unreachable',
-      `keyleash could not get an answer from ${route.upstreamHost} for ${inbound.method} ${route.path}. The request may have reached ${vendor.name}, so its cost stays counted. Check before retrying.`,
+      `keyleash could not get an answer from ${route.upstreamHost} for ${inbound.method} ${shownPath}. The request may have reached ${vendor.name}, so its cost stays counted. Check before retrying.`,
     );
     const rendered = vendor.renderRefusal(refused);
     await settleQuietly(deps, {
@@ -226,18 +235,28 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   let body: Buffer | undefined;
   let settledMicros = kind === 'released' ? 0 : admission.reservedMicros;
   let paidObjectIds: string[] | undefined;
-  if (settleFromBody && kind === 'settled') {
-    body = Buffer.from(await upstream.body.arrayBuffer());
-    let json: unknown = null;
-    try {
-      json = JSON.parse(body.toString('utf8'));
-    } catch {
-      json = null;
+  let revealed: RevealedPrice | undefined;
+  const settles = settleFromBody && kind === 'settled';
+  const reveals = revealsPrice !== undefined && status < 300;
+  if (settles || reveals || vendor.rewriteResponseBody) {
+    body = decodedBody(Buffer.from(await upstream.body.arrayBuffer()), responseHeaders);
+    if (settles || reveals) {
+      let json: unknown = null;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        json = null;
+      }
+      const answer: UpstreamAnswer = { status, headers: upstream.headers, json };
+      if (settles && pricing.kind === 'priced' && pricing.settle) {
+        const settled = pricing.settle(answer);
+        // a replay was counted by its first use; it keeps only what it reserved (a larger amount's difference)
+        settledMicros = admission.idempotentReplay ? admission.reservedMicros : settled.micros;
+        paidObjectIds = settled.paidObjectIds;
+      }
+      if (reveals) revealed = revealsPrice(answer);
     }
-    const answer: UpstreamAnswer = { status, headers: upstream.headers, json };
-    const settled = pricing.kind === 'priced' && pricing.settle ? pricing.settle(answer) : { micros: settledMicros };
-    settledMicros = settled.micros;
-    paidObjectIds = settled.paidObjectIds;
+    if (vendor.rewriteResponseBody) body = vendor.rewriteResponseBody(body, upstream.headers, secrets);
   }
   const audit: AuditEntry = {
     ...baseAudit(facts, key, key.id),
@@ -253,7 +272,9 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
 
   if (body) {
     await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, ...(paidObjectIds ? { paidObjectIds } : {}), audit: { ...audit, latencyMs: elapsedMs(facts) } });
-    responseHeaders['content-length'] = String(body.length);
+    if (revealed) await repriceQuietly(deps, key, revealed, { ...audit, reason: 'price_revealed', latencyMs: elapsedMs(facts) });
+    // a HEAD answer has no body but keeps the length the GET would have
+    if (inbound.method !== 'HEAD') responseHeaders['content-length'] = String(body.length);
     res.writeHead(status, responseHeaders);
     res.end(body);
     return;
@@ -266,6 +287,36 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
     deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
   }
   await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
+}
+
+/**
+ * An answer revealed what an object paid for earlier in this key tree really cost: the count
+ * follows the vendor's figure. A failure here leaves the earlier estimate counted; the request
+ * itself has already been answered correctly, so it is logged, not refused.
+ */
+async function repriceQuietly(deps: PipelineDeps, key: VaultKeyRecord, revealed: RevealedPrice, audit: AuditEntry): Promise<void> {
+  try {
+    const result = await deps.store.reprice({ rootId: key.rootId, objectId: revealed.objectId, actualMicros: revealed.micros, audit });
+    if (result.kind === 'repriced') {
+      deps.logger.info({ object: revealed.objectId, previous_micros: result.previousMicros, actual_micros: result.actualMicros }, 'the vendor revealed the real price; the count was corrected');
+    }
+  } catch (error) {
+    deps.metrics.storeErrors.inc({ operation: 'reprice' });
+    deps.logger.error({ err: error, object: revealed.objectId }, 'the revealed price could not be recorded; the estimate stays counted');
+  }
+}
+
+/**
+ * The answer's bytes as text the vendor module can read: keyleash asked for no compression, but an
+ * upstream may compress anyway (gzip, deflate, br); then it is decoded and the header dropped.
+ */
+function decodedBody(body: Buffer, headers: Record<string, string | string[]>): Buffer {
+  const encoding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return body;
+  const decode = encoding === 'gzip' || encoding === 'x-gzip' ? gunzipSync : encoding === 'deflate' ? inflateSync : encoding === 'br' ? brotliDecompressSync : undefined;
+  if (!decode) return body;
+  delete headers['content-encoding'];
+  return decode(body);
 }
 
 /**

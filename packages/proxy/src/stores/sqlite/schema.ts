@@ -77,4 +77,12 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
       CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Which reservation paid for an object, so a later answer revealing the real price (a Twilio
+      -- status fetch) can correct that reservation. NULL for rows written before this migration.
+      ALTER TABLE paid_objects ADD COLUMN reservation_id TEXT;
+    `,
+  },
 ];

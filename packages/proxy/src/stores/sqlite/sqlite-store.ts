@@ -16,6 +16,8 @@ import {
   type ChainLinkState,
   type KeyFilter,
   type KeySpend,
+  type Reprice,
+  type RepriceResult,
   type Settlement,
   type SpendQuery,
   type SpendRow,
@@ -23,6 +25,7 @@ import {
   type VaultKeyRecord,
 } from '@keyleash/core';
 import { assertSafeMetadataField, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { GroupCommit } from './group-commit.ts';
 import { SQLITE_MIGRATIONS } from './schema.ts';
 
 interface LinkRow {
@@ -44,17 +47,22 @@ interface ReservationRow {
   root_id: string;
   day: string;
   reserved_micros: number;
+  amount_micros: number;
   status: string;
 }
 
 /**
- * The embedded store: one SQLite file, WAL mode. Every admission and settlement is a
- * `BEGIN IMMEDIATE` transaction, so it is atomic even with several processes on one file.
+ * The embedded store: one SQLite file, WAL mode. Every admission and settlement runs inside a
+ * `BEGIN IMMEDIATE` transaction, so it is atomic even with several processes on one file; those
+ * arriving in the same event-loop turn share one transaction, each as its own savepoint
+ * (group-commit.ts), and none is answered before that transaction has committed.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly statements;
+  /** admit, settle and audit: each atomic, committed in groups (see group-commit.ts) */
+  private readonly group: GroupCommit;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -64,8 +72,17 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('foreign_keys = ON');
+    // Checkpoint (copy the WAL back into the file, then fsync) every ~16 MB of WAL rather than the
+    // default ~4 MB: the pages every request rewrites (spend rows, the audit tail, index edges) are
+    // copied back once per checkpoint instead of four times, and the fsync that blocks the event
+    // loop runs a quarter as often (pnpm bench: 8-17% less CPU per request). Durability is
+    // unchanged in kind: with synchronous=NORMAL a power cut may lose the transactions since the
+    // last checkpoint; a process crash loses nothing. The WAL file is trimmed back after checkpoints.
+    this.db.pragma('wal_autocheckpoint = 4000');
+    this.db.pragma('journal_size_limit = 33554432');
     this.migrateNow();
     const db = this.db;
+    this.group = new GroupCommit(db);
     this.statements = {
       insertKey: db.prepare(`INSERT INTO vault_keys (id, parent_id, root_id, depth, secret_hash, vendor, policy_json, metadata_json,
           daily_cap_micros, total_cap_micros, rate_limit_per_minute, expires_at, created_at, revoked_at)
@@ -86,12 +103,16 @@ export class SqliteStore implements Store {
       countRequest: db.prepare(`INSERT INTO key_rate_window (key_id, window_start, count) VALUES (@id, @start, 1)
         ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN window_start = @start THEN count + 1 ELSE 1 END, window_start = @start`),
       idempotencyHit: db.prepare('SELECT reservation_id FROM idempotency WHERE key_id = ? AND idempotency_key = ?'),
-      rememberIdempotency: db.prepare('INSERT INTO idempotency (key_id, idempotency_key, reservation_id) VALUES (?, ?, ?)'),
+      rememberIdempotency: db.prepare(`INSERT INTO idempotency (key_id, idempotency_key, reservation_id) VALUES (?, ?, ?)
+        ON CONFLICT (key_id, idempotency_key) DO UPDATE SET reservation_id = excluded.reservation_id`),
       insertReservation: db.prepare(`INSERT INTO reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?)`),
-      getReservation: db.prepare('SELECT id, chain_json, root_id, day, reserved_micros, status FROM reservations WHERE id = ?'),
+      getReservation: db.prepare('SELECT id, chain_json, root_id, day, reserved_micros, amount_micros, status FROM reservations WHERE id = ?'),
       endReservation: db.prepare('UPDATE reservations SET status = ?, amount_micros = ?, settled_at = ? WHERE id = ?'),
-      markPaid: db.prepare('INSERT OR IGNORE INTO paid_objects (root_id, object_id) VALUES (?, ?)'),
+      markPaid: db.prepare('INSERT OR IGNORE INTO paid_objects (root_id, object_id, reservation_id) VALUES (?, ?, ?)'),
+      paidBy: db.prepare(`SELECT r.id, r.chain_json, r.day, r.amount_micros, r.status
+        FROM paid_objects p JOIN reservations r ON r.id = p.reservation_id WHERE p.root_id = ? AND p.object_id = ?`),
+      setAmount: db.prepare('UPDATE reservations SET amount_micros = ? WHERE id = ?'),
       isPaid: db.prepare('SELECT 1 FROM paid_objects WHERE root_id = ? AND object_id = ?'),
       lastAudit: db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insertAudit: db.prepare(`INSERT INTO audit (seq, at, vault_key_id, root_key_id, metadata_json, vendor, method, path, status, decision, reason,
@@ -126,6 +147,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.group.flush();
     this.db.close();
   }
 
@@ -187,7 +209,7 @@ export class SqliteStore implements Store {
   }
 
   async admit(request: AdmitRequest): Promise<Admission> {
-    return this.db.transaction((): Admission => {
+    return this.group.run((): Admission => {
       const day = utcDay(request.now);
       const windowStart = rateWindowStart(request.now);
       const chain: ChainLinkState[] = [];
@@ -207,10 +229,15 @@ export class SqliteStore implements Store {
         });
       }
       const leafId = request.keyChain[0]!;
-      const replayOf = request.idempotencyKey
+      const earlier = request.idempotencyKey
         ? (this.statements.idempotencyHit.get(leafId, request.idempotencyKey) as { reservation_id: string } | undefined)
         : undefined;
-      const amount = replayOf ? 0 : request.amountMicros;
+      const original = earlier ? (this.statements.getReservation.get(earlier.reservation_id) as ReservationRow | undefined) : undefined;
+      // A first use that Stripe refused (4xx, released) saved no result upstream, so this one may
+      // execute for real: it is not a replay. A real replay is free only up to what the first use
+      // counted; a larger amount under the same key pays the difference.
+      const replayOf = original && original.status !== 'released' ? original : undefined;
+      const amount = replayOf ? Math.max(0, request.amountMicros - replayOf.amount_micros) : request.amountMicros;
       const refusal = checkAdmission(chain, amount, request.now);
       if (refusal) return { ok: false, refusal };
 
@@ -226,11 +253,11 @@ export class SqliteStore implements Store {
       this.statements.insertReservation.run(reservationId, leafId, rootId, JSON.stringify(request.keyChain), day, amount, amount, request.now);
       if (request.idempotencyKey && !replayOf) this.statements.rememberIdempotency.run(leafId, request.idempotencyKey, reservationId);
       return { ok: true, reservationId, reservedMicros: amount, idempotentReplay: replayOf !== undefined };
-    }).immediate();
+    });
   }
 
   async settle(settlement: Settlement): Promise<AuditRecord> {
-    return this.db.transaction((): AuditRecord => {
+    return this.group.run((): AuditRecord => {
       const reservation = this.statements.getReservation.get(settlement.reservationId) as ReservationRow | undefined;
       if (!reservation) throw new Error(`no reservation ${settlement.reservationId}`);
       if (reservation.status !== 'held') throw new Error(`reservation ${settlement.reservationId} is already ${reservation.status}`);
@@ -244,13 +271,13 @@ export class SqliteStore implements Store {
         }
       }
       this.statements.endReservation.run(settlement.kind, finalMicros, Date.now(), reservation.id);
-      for (const objectId of settlement.paidObjectIds ?? []) this.statements.markPaid.run(reservation.root_id, objectId);
+      for (const objectId of settlement.paidObjectIds ?? []) this.statements.markPaid.run(reservation.root_id, objectId, reservation.id);
       return this.appendAuditNow(settlement.audit);
-    }).immediate();
+    });
   }
 
   async appendAudit(entry: AuditEntry): Promise<AuditRecord> {
-    return this.db.transaction(() => this.appendAuditNow(entry)).immediate();
+    return this.group.run(() => this.appendAuditNow(entry));
   }
 
   private appendAuditNow(entry: AuditEntry): AuditRecord {
@@ -264,6 +291,24 @@ export class SqliteStore implements Store {
 
   async isObjectPaid(rootId: string, objectId: string): Promise<boolean> {
     return this.statements.isPaid.get(rootId, objectId) !== undefined;
+  }
+
+  async reprice(request: Reprice): Promise<RepriceResult> {
+    return this.db.transaction((): RepriceResult => {
+      const paid = this.statements.paidBy.get(request.rootId, request.objectId) as
+        | { id: string; chain_json: string; day: string; amount_micros: number; status: string }
+        | undefined;
+      if (!paid || paid.status !== 'settled') return { kind: 'unknown_object' };
+      if (paid.amount_micros === request.actualMicros) return { kind: 'unchanged', reservationId: paid.id };
+      const delta = request.actualMicros - paid.amount_micros;
+      for (const keyId of JSON.parse(paid.chain_json) as string[]) {
+        this.statements.addDaily.run(keyId, paid.day, delta);
+        this.statements.addTotal.run(keyId, delta);
+      }
+      this.statements.setAmount.run(request.actualMicros, paid.id);
+      const audit = this.appendAuditNow({ ...request.audit, reservedMicros: paid.amount_micros, settledMicros: request.actualMicros });
+      return { kind: 'repriced', reservationId: paid.id, previousMicros: paid.amount_micros, actualMicros: request.actualMicros, audit };
+    }).immediate();
   }
 
   async keySpend(ids: readonly string[], day: string): Promise<Map<string, KeySpend>> {

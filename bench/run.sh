@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# pnpm bench: what keyleash costs per request, against the bare undici pass-through (the ceiling).
+#
+# Starts, on ephemeral ports: the shared reference upstream (Stripe-like POST /v1/payment_intents),
+# the shared bare undici pass-through, and `keyleash serve` (fresh SQLite file by default) pointed at
+# that upstream; issues an uncapped vault key (priced, reserved, settled and audited like any key,
+# but a run cannot exhaust it); then runs the shared harness ../shared/bench/proxy-overhead.sh twice
+# with the same arguments (bare pass-through, then keyleash) and prints the comparison: keyleash's
+# req/s over the bare pass-through's at the largest conns, added p50/p99 at the smallest conns, and
+# proxy CPU us per request for both. Everything it starts is stopped on exit.
+#
+# Environment (all optional):
+#   BENCH_QUICK=1           quick mode: 5 s runs, 2 rounds, 2 s warm-up (each still overridable)
+#   BENCH_DURATION=10       seconds per run          BENCH_ROUNDS=3    interleaved rounds
+#   BENCH_CONNS=1,16,64     connection counts        BENCH_WARMUP=3    warm-up seconds per target
+#   BENCH_LOADGEN=wrk|node  load generator           BENCH_LOADGEN_CPUS=0  pin it with taskset
+#   BENCH_ARGS='...'        extra proxy-overhead.sh arguments, given to both runs
+#   BENCH_REF_MODE=stream|buffer  how the bare pass-through handles bodies (default stream)
+#   BENCH_STORE=URL         keyleash store: default a fresh sqlite:<tmp>/bench.db; or postgres://…
+#                           (issue 7), e.g. postgres://postgres@127.0.0.1:5432/test: without ?schema=
+#                           the bench uses a scratch schema keyleash_bench_* and drops it at the end.
+#                           With PostgreSQL, the CPU of keyleash's backends counts as proxy CPU (it is
+#                           the work SQLite does inside the keyleash process); BENCH_PG_CPU=0 to leave
+#                           it out. If keyleash cannot open the store, the run says so and is skipped.
+#   BENCH_INSTANCES=1       keyleash instances on that one store, behind bench/balancer.mjs
+#   BENCH_KEYS=1            vault keys; >1 = "many keys" load (the balancer rotates them per request)
+#   BENCH_BALANCER=auto|none|tcp|http  auto: none for 1 instance and 1 key, tcp for several
+#                           instances, http when BENCH_KEYS>1. Use tcp with BENCH_INSTANCES=1 to give
+#                           a 1-instance baseline the same extra hop as a 3-instance run.
+#   BENCH_CPU_PROF=1        run keyleash under node --cpu-prof (profiles land in the output dir;
+#                           summarise one with node bench/lib/cpuprofile-top.mjs FILE)
+#   BENCH_OUT=DIR           keep logs, raw results and profiles in DIR (default: a temp dir, removed)
+#   KEYLEASH_SHARED_BENCH   the shared harness folder (default ../shared/bench beside this repo)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=${KEYLEASH_SHARED_BENCH:-$REPO/../shared/bench}
+case "${1:-}" in -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;; esac
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then DEF_DUR=5; DEF_ROUNDS=2; DEF_WARM=2; else DEF_DUR=10; DEF_ROUNDS=3; DEF_WARM=3; fi
+DUR=${BENCH_DURATION:-$DEF_DUR}
+ROUNDS=${BENCH_ROUNDS:-$DEF_ROUNDS}
+WARM=${BENCH_WARMUP:-$DEF_WARM}
+CONNS=${BENCH_CONNS:-1,16,64}
+LOADGEN=${BENCH_LOADGEN:-wrk}
+INSTANCES=${BENCH_INSTANCES:-1}
+NKEYS=${BENCH_KEYS:-1}
+BAL=${BENCH_BALANCER:-auto}
+REF_MODE=${BENCH_REF_MODE:-stream}
+SECRET=sk_test_51BenchREALSECRETabcdefghijklmnopqrstuvwxyz0123456789
+ADMIN_TOKEN=kla_bench_$(node -e "process.stdout.write(require('node:crypto').randomBytes(18).toString('base64url'))")
+
+die() { echo "bench: $*" >&2; exit 2; }
+[ -f "$SHARED/proxy-overhead.sh" ] || die "shared harness not found at $SHARED (set KEYLEASH_SHARED_BENCH)"
+[ -d "$REPO/node_modules/undici" ] || die "undici is not installed in $REPO/node_modules: install the workspace first"
+[[ "$INSTANCES" =~ ^[1-9][0-9]*$ ]] || die "BENCH_INSTANCES must be a positive integer"
+[[ "$NKEYS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_KEYS must be a positive integer"
+if [ "$BAL" = auto ]; then
+  if [ "$NKEYS" -gt 1 ]; then BAL=http; elif [ "$INSTANCES" -gt 1 ]; then BAL=tcp; else BAL=none; fi
+fi
+case "$BAL" in none|tcp|http) ;; *) die "BENCH_BALANCER must be auto, none, tcp or http" ;; esac
+[ "$BAL" = none ] && [ "$INSTANCES" -gt 1 ] && die "several instances need a balancer (BENCH_BALANCER=tcp|http)"
+[ "$NKEYS" -gt 1 ] && [ "$BAL" != http ] && die "BENCH_KEYS>1 needs BENCH_BALANCER=http (it rotates the keys per request)"
+
+if [ "$LOADGEN" = wrk ] && ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "bench: wrk not found; installing it with apt-get"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || die "apt-get install wrk failed"
+  else
+    die "wrk not found: install it (Debian/Ubuntu: sudo apt-get install -y wrk; macOS: brew install wrk), or run with BENCH_LOADGEN=node"
+  fi
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/keyleash-bench.XXXXXX")
+if [ -n "${BENCH_OUT:-}" ]; then OUT=$BENCH_OUT; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd); else OUT=$TMP/out; mkdir -p "$OUT"; fi
+STORE=${BENCH_STORE:-sqlite:$TMP/bench.db}
+PG=0; PG_ADMIN_URL=; PG_SCHEMA=; PG_STARTED=0; PG_APP=keyleash_bench_$$
+case "$STORE" in
+  postgres://*|postgresql://*)
+    PG=1
+    PG_ADMIN_URL=${STORE%%\?*}
+    if ! [[ "$STORE" =~ [?\&]schema= ]]; then
+      PG_SCHEMA=keyleash_bench_$$_$RANDOM
+      if [[ "$STORE" == *\?* ]]; then STORE="$STORE&schema=$PG_SCHEMA"; else STORE="$STORE?schema=$PG_SCHEMA"; fi
+    fi
+    if [[ "$STORE" == *\?* ]]; then STORE="$STORE&application_name=$PG_APP"; else STORE="$STORE?application_name=$PG_APP"; fi
+    ;;
+esac
+
+PIDS=(); HARNESS_PID=
+cleanup() {
+  local status=$? p
+  trap - EXIT INT TERM
+  if [ -n "$HARNESS_PID" ]; then
+    # the harness and the load generator it started (by parent id: only what this script started)
+    for p in $(pgrep -P "$HARNESS_PID" 2>/dev/null); do pkill -TERM -P "$p" 2>/dev/null || true; kill -TERM "$p" 2>/dev/null || true; done
+    kill -TERM "$HARNESS_PID" 2>/dev/null || true
+  fi
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  if [ -n "$PG_SCHEMA" ] && [ "$PG_STARTED" = 1 ]; then node "$REPO/bench/lib/pg-admin.mjs" drop-schema "$PG_ADMIN_URL" "$PG_SCHEMA" >/dev/null 2>&1 || echo "bench: could not drop scratch schema $PG_SCHEMA" >&2; fi
+  rm -rf "$TMP"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# the shared folder is read-only: run a copy, with the repo's undici beside it (ESM ignores NODE_PATH)
+H=$TMP/harness
+cp -R "$SHARED/." "$H"
+chmod -R u+w "$H"
+mkdir -p "$H/node_modules"
+ln -s "$REPO/node_modules/undici" "$H/node_modules/undici"
+export NODE_PATH=$REPO/node_modules
+
+free_port() { node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})"; }
+# wait_for PID LOG PATTERN SECONDS: waits until LOG has a line matching PATTERN; fails if PID exits
+wait_for() {
+  local pid=$1 log=$2 pattern=$3 limit=$4 i
+  for i in $(seq 1 $((limit * 10))); do
+    grep -qE "$pattern" "$log" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+UP_PORT=$(free_port)
+PORT=$UP_PORT REAL_SECRET=$SECRET node "$H/ref-upstream.mjs" >"$OUT/upstream.log" 2>&1 &
+UP_PID=$!; PIDS+=("$UP_PID")
+wait_for "$UP_PID" "$OUT/upstream.log" 'upstream on' 15 || { cat "$OUT/upstream.log" >&2; die "the reference upstream did not start"; }
+UP_BASE=http://127.0.0.1:$UP_PORT
+
+REF_PORT=$(free_port)
+PORT=$REF_PORT UPSTREAM=$UP_BASE REAL_SECRET=$SECRET MODE=$REF_MODE node "$H/ref-proxy-undici.mjs" >"$OUT/ref-proxy.log" 2>&1 &
+REF_PID=$!; PIDS+=("$REF_PID")
+wait_for "$REF_PID" "$OUT/ref-proxy.log" 'undici proxy on' 15 || { cat "$OUT/ref-proxy.log" >&2; die "the reference pass-through did not start"; }
+
+PROF_ARGS=()
+if [ "${BENCH_CPU_PROF:-0}" = 1 ]; then mkdir -p "$OUT/cpu-prof"; PROF_ARGS=(--cpu-prof --cpu-prof-dir "$OUT/cpu-prof"); fi
+KL_PIDS=(); KL_TARGETS=(); KL_URL=
+for i in $(seq 1 "$INSTANCES"); do
+  log=$OUT/keyleash-$i.log
+  (cd "$REPO" && exec env KEYLEASH_ADMIN_TOKEN="$ADMIN_TOKEN" STRIPE_SECRET_KEY="$SECRET" KEYLEASH_LOG_LEVEL="${KEYLEASH_LOG_LEVEL:-info}" \
+    node "${PROF_ARGS[@]}" --import tsx packages/proxy/src/cli/main.ts serve --port 0 --store "$STORE" --upstream "api.stripe.com=$UP_BASE") >"$log" 2>&1 &
+  pid=$!; PIDS+=("$pid"); KL_PIDS+=("$pid")
+  if ! wait_for "$pid" "$log" 'keyleash listening on' 60; then
+    echo "bench: keyleash instance $i did not start with --store $(sed -E 's#//[^@/]*@#//#' <<<"${STORE%%\?*}"):" >&2
+    sed 's/^/  | /' "$log" >&2
+    case "$STORE" in
+      postgres://*|postgresql://*)
+        echo "bench: SKIPPED: the PostgreSQL store is not available in this build (or the database is unreachable); nothing was measured." >&2
+        exit 0 ;;
+    esac
+    die "keyleash did not start"
+  fi
+  PG_STARTED=$PG
+  url=$(sed -nE 's/.*keyleash listening on (http:\/\/[^ ]+).*/\1/p' "$log" | head -1)
+  [ -n "$KL_URL" ] || KL_URL=$url
+  KL_TARGETS+=("${url#http://}")
+done
+
+node "$REPO/bench/lib/issue-keys.mjs" "$KL_URL" "$ADMIN_TOKEN" "$NKEYS" >"$OUT/keys.txt" || die "could not issue vault keys"
+KEY=$(head -1 "$OUT/keys.txt")
+
+PX_BASE=$KL_URL
+if [ "$BAL" != none ]; then
+  (IFS=,; echo "${KL_TARGETS[*]}") >"$OUT/targets.txt"
+  KEYS_ENV=(); [ "$NKEYS" -gt 1 ] && KEYS_ENV=(KEYS_FILE="$OUT/keys.txt")
+  env PORT=0 TARGETS="$(cat "$OUT/targets.txt")" MODE="$BAL" "${KEYS_ENV[@]}" node "$REPO/bench/balancer.mjs" >"$OUT/balancer.log" 2>&1 &
+  BAL_PID=$!; PIDS+=("$BAL_PID")
+  wait_for "$BAL_PID" "$OUT/balancer.log" 'balancer listening on' 15 || { cat "$OUT/balancer.log" >&2; die "the balancer did not start"; }
+  PX_BASE=http://127.0.0.1:$(sed -nE 's/.*balancer listening on ([0-9]+).*/\1/p' "$OUT/balancer.log" | head -1)
+fi
+
+STORE_KIND=${STORE%%:*}; [ "$PG" = 1 ] && STORE_KIND=postgres
+LABEL="keyleash ($STORE_KIND, $INSTANCES instance(s), $NKEYS key(s), balancer $BAL)"
+CPU_PIDS=$(IFS=,; echo "${KL_PIDS[*]}")
+if [ "$PG" = 1 ] && [ "${BENCH_PG_CPU:-1}" = 1 ]; then
+  # open every instance's pool, then count the PostgreSQL backends serving them as proxy CPU
+  MAXC=$(tr , '\n' <<<"$CONNS" | sort -n | tail -1)
+  node "$REPO/bench/lib/warm.mjs" "$PX_BASE/v1/payment_intents" "$KEY" "$MAXC" 2 || die "warm-up through keyleash failed"
+  BACKENDS=$(node "$REPO/bench/lib/pg-admin.mjs" backends "$PG_ADMIN_URL" "$PG_APP") || die "could not list the PostgreSQL backends"
+  if [ -n "$BACKENDS" ]; then
+    echo "bench: counting $(tr , '\n' <<<"$BACKENDS" | wc -l) PostgreSQL backend(s) as proxy CPU: $BACKENDS"
+    CPU_PIDS="$CPU_PIDS,$BACKENDS"
+    LABEL="${LABEL%)}, CPU incl. PostgreSQL backends)"
+  else
+    echo "bench: note: no PostgreSQL backends found for $PG_APP (remote server?); proxy CPU is keyleash's only"
+  fi
+fi
+echo "bench: upstream $UP_BASE; bare pass-through :$REF_PORT ($REF_MODE); $LABEL at $PX_BASE"
+echo "bench: ${DUR}s x ${ROUNDS} rounds, conns $CONNS, warm-up ${WARM}s, loadgen $LOADGEN; output in $OUT"
+
+ARGS=(--upstream "$UP_BASE/v1/payment_intents"
+  -X POST -H 'Content-Type: application/x-www-form-urlencoded'
+  -d 'amount=2000&currency=usd&payment_method_types[]=card'
+  --upstream-header "Authorization: Bearer $SECRET"
+  --proxy-header "Authorization: Bearer $KEY"
+  --conns "$CONNS" --duration "$DUR" --rounds "$ROUNDS" --warmup "$WARM" --loadgen "$LOADGEN"
+  --upstream-pid "$UP_PID")
+[ -n "${BENCH_LOADGEN_CPUS:-}" ] && ARGS+=(--loadgen-cpus "$BENCH_LOADGEN_CPUS")
+# shellcheck disable=SC2206
+[ -n "${BENCH_ARGS:-}" ] && ARGS+=($BENCH_ARGS)
+
+# runs the harness in the background (so INT/TERM reach the trap at once) and shows its output live
+harness() { # OUTPUT_TXT ARGS...
+  local txt=$1 rc=0 tail_pid
+  shift
+  : >"$txt"
+  bash "$H/proxy-overhead.sh" "$@" >"$txt" 2>&1 &
+  HARNESS_PID=$!
+  tail -n +1 -f --pid="$HARNESS_PID" "$txt" &
+  tail_pid=$!
+  wait "$HARNESS_PID" || rc=$?
+  wait "$tail_pid" 2>/dev/null || true
+  HARNESS_PID=
+  [ "$rc" = 0 ] || die "proxy-overhead.sh failed (exit $rc); see above"
+}
+echo; echo "=== 1/2: bare undici pass-through (ceiling) ==="
+harness "$OUT/bare.txt" "${ARGS[@]}" --proxy "http://127.0.0.1:$REF_PORT/v1/payment_intents" --proxy-pid "$REF_PID" --out "$OUT/bare"
+echo; echo "=== 2/2: $LABEL ==="
+harness "$OUT/keyleash.txt" "${ARGS[@]}" --proxy "$PX_BASE/v1/payment_intents" --proxy-pid "$CPU_PIDS" --out "$OUT/keyleash"
+[ "$BAL" != none ] && echo "note: proxy CPU us/req does not count the balancer (its hop is in the req/s and latency figures)."
+
+MAXC=$(tr , '\n' <<<"$CONNS" | sort -n | tail -1); MINC=$(tr , '\n' <<<"$CONNS" | sort -n | head -1)
+node "$REPO/bench/lib/compare.mjs" "$OUT/bare/raw.jsonl" "$OUT/keyleash/raw.jsonl" "$MAXC" "$MINC" "$LABEL" | tee "$OUT/summary.txt"
+
+if [ "${BENCH_CPU_PROF:-0}" = 1 ]; then
+  for p in "${KL_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${KL_PIDS[@]}"; do for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
+  echo "cpu profiles: $(ls "$OUT"/cpu-prof/*.cpuprofile 2>/dev/null | tr '\n' ' ')"
+  [ -n "${BENCH_OUT:-}" ] || echo "note: set BENCH_OUT=DIR to keep the profiles (the temp dir is removed on exit)"
+fi

@@ -1,0 +1,103 @@
+import type Database from 'better-sqlite3';
+
+// captured at load, so a test's fake timers cannot stall the ledger
+const defer = setImmediate;
+
+interface Pending {
+  work: () => unknown;
+  resolve: (value: never) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Group commit for the hot-path writes (admit, settle, audit). Each unit of work is still its own
+ * atomic step — a SAVEPOINT that is rolled back alone if it throws — but the units queued in the
+ * same event-loop turn share one `BEGIN IMMEDIATE … COMMIT`: one lock round-trip and one WAL
+ * append per turn instead of per request, and the pages every request touches (spend rows, the
+ * audit tail, index edges) are written once per group. Units run in arrival order, each seeing
+ * the ones before it, so the result is the same as running them one after another; nothing is
+ * resolved before the COMMIT that made it durable. A lone unit runs exactly as before.
+ */
+export class GroupCommit {
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private readonly step: (work: () => unknown) => unknown;
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    // BEGIN IMMEDIATE on its own, a SAVEPOINT inside the group's transaction
+    this.step = db.transaction((work: () => unknown) => work()).immediate;
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+  }
+
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: never) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        defer(() => this.flush());
+      }
+    });
+  }
+
+  /** runs whatever is queued now (before closing the database) */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const outcomes = batch.length === 1 || this.db.inTransaction ? batch.map((unit) => this.attempt(unit.work)) : this.runGroup(batch);
+    batch.forEach((unit, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) unit.resolve(outcome.value as never);
+      else unit.reject(outcome.error);
+    });
+  }
+
+  private attempt(work: () => unknown): Outcome {
+    try {
+      return { ok: true, value: this.step(work) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  private runGroup(batch: Pending[]): Outcome[] {
+    try {
+      this.begin.run();
+    } catch (error) {
+      return batch.map(() => ({ ok: false, error }));
+    }
+    const outcomes: Outcome[] = [];
+    let abortedAt = -1;
+    for (const unit of batch) {
+      outcomes.push(this.attempt(unit.work));
+      // SQLite rolled the whole transaction back (I/O error, disk full…): nothing so far is
+      // durable; the units after this one run on their own, each in its own transaction
+      if (abortedAt === -1 && !this.db.inTransaction) abortedAt = outcomes.length - 1;
+    }
+    if (abortedAt !== -1) {
+      const failed = outcomes[abortedAt]!;
+      const error = failed.ok ? new Error('the ledger transaction was rolled back') : failed.error;
+      for (let i = 0; i <= abortedAt; i++) outcomes[i] = { ok: false, error };
+      return outcomes;
+    }
+    try {
+      this.commit.run();
+    } catch (error) {
+      try {
+        if (this.db.inTransaction) this.rollback.run();
+      } catch {
+        // the connection is unusable; the error below is what the callers need
+      }
+      return batch.map(() => ({ ok: false, error }));
+    }
+    return outcomes;
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GroupCommit } from '../../src/stores/sqlite/group-commit.ts';
+
+describe('sqlite group commit', () => {
+  let dir: string;
+  let db: Database.Database;
+  let other: Database.Database;
+  let group: GroupCommit;
+  const rows = (conn: Database.Database) => (conn.prepare('SELECT v FROM t ORDER BY rowid').all() as { v: string }[]).map((r) => r.v);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keyleash-group-'));
+    db = new Database(join(dir, 'g.db'));
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (v TEXT NOT NULL UNIQUE)');
+    other = new Database(join(dir, 'g.db'));
+    group = new GroupCommit(db);
+  });
+  afterEach(() => {
+    other.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const insert = (v: string) => () => db.prepare('INSERT INTO t (v) VALUES (?)').run(v).changes;
+
+  it('runs units queued in one turn in one transaction, in order, each seeing the ones before', async () => {
+    const seen: number[] = [];
+    const results = await Promise.all([
+      group.run(insert('a')),
+      group.run(() => seen.push((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n)),
+      group.run(insert('b')),
+    ]);
+    expect(results).toEqual([1, 1, 1]);
+    expect(seen).toEqual([1]);
+    expect(rows(other)).toEqual(['a', 'b']);
+  });
+
+  it('rolls back only the unit that throws', async () => {
+    const results = await Promise.allSettled([
+      group.run(insert('a')),
+      group.run(() => {
+        insert('x')();
+        throw new Error('refused');
+      }),
+      group.run(insert('a')), // UNIQUE violation: fails alone
+      group.run(insert('c')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(rows(other)).toEqual(['a', 'c']);
+  });
+
+  it('resolves nothing before the commit is durable, and fails every unit when the group cannot commit', async () => {
+    // another connection holds the write lock: BEGIN IMMEDIATE fails (busy) and no unit may succeed
+    db.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    const results = await Promise.allSettled([group.run(insert('a')), group.run(insert('b'))]);
+    other.exec('ROLLBACK');
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(rows(other)).toEqual([]);
+    // and the store recovers on the next turn
+    await expect(group.run(insert('z'))).resolves.toBe(1);
+    expect(rows(other)).toEqual(['z']);
+  });
+
+  it('reports exactly the units that are durable when a unit hits a full disk mid-group', async () => {
+    db.exec("CREATE TABLE blobs (b BLOB)");
+    const pages = (db.pragma('page_count', { simple: true }) as number) + 2;
+    db.pragma(`max_page_count = ${pages}`);
+    const results = await Promise.allSettled([
+      group.run(insert('a')),
+      group.run(() => db.prepare('INSERT INTO blobs (b) VALUES (zeroblob(1000000))').run().changes), // SQLITE_FULL
+      group.run(insert('c')),
+    ]);
+    expect(results[1]!.status).toBe('rejected');
+    const present = rows(other);
+    expect(results[0]!.status === 'fulfilled').toBe(present.includes('a'));
+    expect(results[2]!.status === 'fulfilled').toBe(present.includes('c'));
+    expect((other.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number }).n).toBe(0);
+  });
+
+  it('flush() runs queued units synchronously (before the database closes)', async () => {
+    const pending = group.run(insert('late'));
+    group.flush();
+    expect(rows(other)).toEqual(['late']);
+    await expect(pending).resolves.toBe(1);
+  });
+});
