@@ -281,12 +281,14 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   }
   res.writeHead(status, responseHeaders);
   try {
-    // with backpressure; a client that hangs up mid-answer does not undo the settlement below
-    await pipeline(upstream.body, res);
+    // with backpressure; the answer is ended only after its audit row is written, so a client that
+    // reads the audit right after a call always finds it
+    await pipeline(upstream.body, res, { end: false });
   } catch (error) {
     deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
   }
   await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
+  res.end();
 }
 
 /**
