@@ -1,69 +1,56 @@
 /**
  * The real stack for the LangChain adapter tests: the spec-driven fake Stripe upstream, a real
- * `keyleash serve` process in front of it, the typed admin client, and the scripted
- * OpenAI-compatible model server. Agents talk to the model server through the real `openai`
- * package (a minimal LangChain chat model, the one the example uses), so LangChain's real agent
- * loop runs the real tools through the real proxy.
+ * `keyleash serve` process in front of it and the typed admin client (shared with the OpenAI
+ * Agents suite, in test/support/agent-stack.ts), plus the scripted OpenAI-compatible model
+ * server. Agents talk to the model server through the real `openai` package (a minimal LangChain
+ * chat model, the one the example uses), so LangChain's real agent loop runs the real tools
+ * through the real proxy.
  */
 import OpenAI from 'openai';
-import { KeyleashAdmin, type AgentCredentials, type AuditRow, type KeyPolicyInput } from '../../packages/client/src/index.ts';
+import type { AuditRow } from '../../packages/client/src/index.ts';
 import { OpenAIChatModel } from '../../examples/group-chat-langchain/src/openai-chat-model.ts';
 import { startFakeOpenAI, type FakeOpenAI, type Script, type ToolResult } from '../upstreams/openai/server.ts';
-import { startFakeStripe, type FakeStripe, type RecordedRequest } from '../upstreams/stripe/server.ts';
-import { startKeyleash, type KeyleashProcess } from '../support/keyleash-process.ts';
+import type { RecordedRequest } from '../upstreams/stripe/server.ts';
+import { startAgentStack, type AgentStack } from '../support/agent-stack.ts';
 
-export interface Stack {
-  upstream: FakeStripe;
-  keyleash: KeyleashProcess;
-  admin: KeyleashAdmin;
-  proxyUrl: string;
-  /** issues a root Stripe key and returns an agent's credentials for it, plus the key id */
-  credentialsFor(role: string, policy: Partial<KeyPolicyInput>, extra?: Partial<AgentCredentials>): Promise<AgentCredentials & { keyId: string }>;
+export interface Stack extends AgentStack {
   /** a fresh scripted model server (closed with the stack) */
   models(script: Script): Promise<FakeOpenAI>;
   /** PaymentIntent creations that reached the upstream */
   chargesUpstream(): RecordedRequest[];
   /** audit rows of one key, oldest first */
   auditOf(keyId: string): Promise<AuditRow[]>;
-  close(): Promise<void>;
 }
 
-const SECRET = 'sk_test_REALSECRET_langchain_0123456789';
-
 export async function startStack(): Promise<Stack> {
-  const upstream = await startFakeStripe({ secret: SECRET });
-  const keyleash = await startKeyleash({ upstreams: { 'api.stripe.com': upstream.url }, env: { STRIPE_SECRET_KEY: SECRET } });
-  const admin = new KeyleashAdmin({ proxyUrl: keyleash.url, adminToken: keyleash.adminToken });
+  const stack = await startAgentStack({
+    secret: 'sk_test_REALSECRET_langchain_0123456789',
+    hosts: ['api.stripe.com'],
+    // a root Stripe key for PaymentIntent creates, $100 a day, tagged with the agent's role
+    keyPolicy: (role, policy) => ({
+      vendor: 'stripe',
+      daily_usd_cap: 100,
+      allowed_endpoints: ['POST /v1/payment_intents'],
+      expires_in: '1h',
+      ...policy,
+      metadata: { role, ...policy.metadata },
+    }),
+  });
   const servers: FakeOpenAI[] = [];
   return {
-    upstream,
-    keyleash,
-    admin,
-    proxyUrl: keyleash.url,
-    async credentialsFor(role, policy, extra = {}) {
-      const key = await admin.issueKey({
-        vendor: 'stripe',
-        daily_usd_cap: 100,
-        allowed_endpoints: ['POST /v1/payment_intents'],
-        expires_in: '1h',
-        ...policy,
-        metadata: { role, ...policy.metadata },
-      });
-      return { role, vaultKey: key.vault_key, proxyUrl: keyleash.url, keyId: key.id, ...extra };
-    },
+    ...stack,
     async models(script) {
       const server = await startFakeOpenAI({ script, apiKey: 'sk-fake-openai' });
       servers.push(server);
       return server;
     },
-    chargesUpstream: () => upstream.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents'),
+    chargesUpstream: () => stack.upstream.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents'),
     async auditOf(keyId) {
-      return (await admin.audit({ vaultKeyId: keyId })).sort((a, b) => a.seq - b.seq);
+      return (await stack.admin.audit({ vaultKeyId: keyId })).sort((a, b) => a.seq - b.seq);
     },
     async close() {
       await Promise.all(servers.map((s) => s.close()));
-      await keyleash.stop();
-      await upstream.close();
+      await stack.close();
     },
   };
 }

@@ -1,51 +1,37 @@
 /**
  * The real stack for the OpenAI Agents adapter tests: the spec-driven fake Stripe upstream, a real
- * `keyleash serve` process in front of it, and the typed admin client. Models are scripted with
+ * `keyleash serve` process in front of it, and the typed admin client (shared with the LangChain
+ * suite, in test/support/agent-stack.ts). Models are scripted with
  * the SDK's own `ScriptedModel`, so the SDK's real run loop executes the real tools.
  */
 import type { ModelRequest } from '@openai/agents';
 import { ScriptedModel, modelResponder, type RecordedModelCall, type ScriptedModelResponse } from '@openai/agents/testing';
-import { KeyleashAdmin, type AgentCredentials, type KeyPolicyInput } from '../../packages/client/src/index.ts';
-import { startFakeStripe, type FakeStripe } from '../upstreams/stripe/server.ts';
-import { startKeyleash, type KeyleashProcess } from '../support/keyleash-process.ts';
+import type { FakeStripe } from '../upstreams/stripe/server.ts';
+import { startAgentStack, type AgentStack } from '../support/agent-stack.ts';
 
-export interface Stack {
-  upstream: FakeStripe;
-  keyleash: KeyleashProcess;
-  admin: KeyleashAdmin;
-  proxyUrl: string;
-  /** issues a root key and returns an agent's credentials for it */
-  credentialsFor(role: string, policy: Partial<KeyPolicyInput>, extra?: Partial<AgentCredentials>): Promise<AgentCredentials & { keyId: string }>;
+export interface Stack extends AgentStack {
   /** a PaymentIntent that already succeeded (an earlier order), created straight on the upstream */
   paidOrder(amount: number, customer?: string): Promise<string>;
   /** a customer, created straight on the upstream */
   customer(name: string): Promise<string>;
-  close(): Promise<void>;
 }
 
 const SECRET = 'sk_test_REALSECRET_openai_agents_0123456789';
 
 export async function startStack(): Promise<Stack> {
-  const upstream = await startFakeStripe({ secret: SECRET });
-  const keyleash = await startKeyleash({
-    upstreams: { 'api.stripe.com': upstream.url, 'files.stripe.com': upstream.url, 'connect.stripe.com': upstream.url },
-    env: { STRIPE_SECRET_KEY: SECRET },
+  const stack = await startAgentStack({
+    secret: SECRET,
+    hosts: ['api.stripe.com', 'files.stripe.com', 'connect.stripe.com'],
+    // a root Stripe key with no cap and no endpoints unless the test gives them
+    keyPolicy: (_role, policy) => ({ vendor: 'stripe', daily_usd_cap: null, allowed_endpoints: [], expires_in: '1h', ...policy }),
   });
-  const admin = new KeyleashAdmin({ proxyUrl: keyleash.url, adminToken: keyleash.adminToken });
   // test set-up that is not under test: straight to the upstream, past the proxy
   const direct = async <T>(path: string, form: Record<string, string>): Promise<T> => {
-    const response = await fetch(`${upstream.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}` }, body: new URLSearchParams(form) });
+    const response = await fetch(`${stack.upstream.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}` }, body: new URLSearchParams(form) });
     return (await response.json()) as T;
   };
   return {
-    upstream,
-    keyleash,
-    admin,
-    proxyUrl: keyleash.url,
-    async credentialsFor(role, policy, extra = {}) {
-      const issued = await admin.issueKey({ vendor: 'stripe', daily_usd_cap: null, allowed_endpoints: [], expires_in: '1h', ...policy });
-      return { role, vaultKey: issued.vault_key, proxyUrl: keyleash.url, keyId: issued.id, ...extra };
-    },
+    ...stack,
     async paidOrder(amount, customer) {
       const intent = await direct<{ id: string; status: string }>('/v1/payment_intents', { amount: String(amount), currency: 'usd', confirm: 'true', payment_method: 'pm_card_visa', ...(customer ? { customer } : {}) });
       if (intent.status !== 'succeeded') throw new Error(`setup: the order did not succeed: ${JSON.stringify(intent)}`);
@@ -53,10 +39,6 @@ export async function startStack(): Promise<Stack> {
     },
     async customer(name) {
       return (await direct<{ id: string }>('/v1/customers', { name })).id;
-    },
-    async close() {
-      await keyleash.stop();
-      await upstream.close();
     },
   };
 }

@@ -5,19 +5,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/keyleash-process.ts';
-import { sdk, sdkError, startStripeStack, type StripeStack } from './harness.ts';
+import { sdk, sdkError, useStripeStack } from './harness.ts';
 
 const run = promisify(execFile);
-let stack: StripeStack;
 
-beforeAll(async () => {
-  stack = await startStripeStack({ label: 'cli' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useStripeStack({ label: 'cli' });
 
 async function keyleash(args: string[], env: Record<string, string> = {}) {
   try {

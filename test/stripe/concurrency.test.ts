@@ -4,17 +4,10 @@
  * equals what the upstream received.
  */
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditOf, sdk, spendMicros, startStripeStack, type StripeStack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { auditOf, sdk, spendMicros, useStripeStack } from './harness.ts';
 
-let stack: StripeStack;
-
-beforeAll(async () => {
-  stack = await startStripeStack({ label: 'conc' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useStripeStack({ label: 'conc' });
 
 const CAP_USD = 100;
 const AMOUNT_CENTS = 700;

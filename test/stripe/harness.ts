@@ -4,11 +4,14 @@
  * the proxy, and a raw HTTP client for requests the SDK would never send.
  */
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import Stripe from 'stripe';
 import { expect } from 'vitest';
 import { adminApi, startKeyleash, type KeyleashProcess, type StartOptions } from '../support/keyleash-process.ts';
+import { perFileStack } from '../support/per-file-stack.ts';
 import { startFakeStripe, type FakeStripe } from '../upstreams/stripe/server.ts';
+
+export { auditOf, spendMicros } from '../support/key-reads.ts';
+export { raw, type RawResponse } from '../support/raw-http.ts';
 
 export interface StripeStack {
   /** the real Stripe secret keyleash holds; only the upstream may ever see it */
@@ -19,8 +22,14 @@ export interface StripeStack {
   stop(): Promise<void>;
 }
 
+export interface StripeStackOptions {
+  env?: Record<string, string>;
+  upstreams?: Record<string, string>;
+  label?: string;
+}
+
 /** A fake Stripe and a keyleash process in front of it (all Stripe hosts point at the fake). */
-export async function startStripeStack(options: { env?: Record<string, string>; upstreams?: Record<string, string>; label?: string } = {}): Promise<StripeStack> {
+export async function startStripeStack(options: StripeStackOptions = {}): Promise<StripeStack> {
   const secret = `sk_test_REAL${options.label ?? ''}${randomBytes(12).toString('hex')}`;
   const upstream = await startFakeStripe({ secret });
   const start: StartOptions = {
@@ -50,6 +59,22 @@ export async function startStripeStack(options: { env?: Record<string, string>; 
       await upstream.close();
     },
   };
+}
+
+/** The calling test file's stack: started before its tests, stopped after them (use it inside tests and hooks). */
+export function useStripeStack(options: StripeStackOptions = {}): StripeStack {
+  return perFileStack(() => startStripeStack(options));
+}
+
+/** A Stripe key for PaymentIntent creates and confirms, $100 a day, for an hour; `policy` overrides any of it. */
+export function issueStripeKey(stack: StripeStack, policy: Record<string, unknown> = {}) {
+  return stack.api.issue({
+    vendor: 'stripe',
+    daily_usd_cap: 100,
+    allowed_endpoints: ['POST /v1/payment_intents', 'POST /v1/payment_intents/*/confirm'],
+    expires_in: '1h',
+    ...policy,
+  });
 }
 
 export interface SdkOptions {
@@ -98,68 +123,11 @@ export function directSdk(stack: StripeStack): Stripe {
   return new Stripe(stack.secret, { host: '127.0.0.1', port: stack.upstream.port, protocol: 'http', maxNetworkRetries: 0, telemetry: false });
 }
 
-export interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any;
-}
-
-/**
- * One HTTP request with the path exactly as given: no URL parser in between (fetch would resolve
- * `..`, `%2e%2e` and friends before keyleash ever saw them, which would test nothing).
- */
-export function raw(baseUrl: string, request: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse> {
-  const url = new URL(baseUrl);
-  const body = request.body === undefined ? undefined : Buffer.from(request.body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: Number(url.port),
-        method: request.method,
-        path: request.path,
-        headers: { ...request.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown = undefined;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** The part of `vk_<id>_<secret>` that must never appear anywhere but in the holder's hands. */
 export function vaultKeySecret(vaultKey: string): string {
   const parts = vaultKey.split('_');
   expect(parts.length).toBe(3);
   return parts[2]!;
-}
-
-/** Today's spend of a key in micro-USD, as the management API reports it. */
-export async function spendMicros(stack: StripeStack, keyId: string): Promise<number> {
-  const answer = await stack.api.call('GET', `/api/vault_keys/${keyId}`);
-  expect(answer.status).toBe(200);
-  return answer.body.spend.today_micros as number;
-}
-
-/** Audit rows of one key, oldest first. */
-export async function auditOf(stack: StripeStack, keyId: string): Promise<any[]> {
-  return (await stack.api.audit(`vault_key_id=${keyId}`)).reverse();
 }
 
 /** Runs `call`, expecting the SDK to raise; returns the error for further checks. */

@@ -3,28 +3,12 @@
  * key that never produced a payment cannot be used to slip a later one past the cap.
  */
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditOf, raw, sdk, sdkError, spendMicros, startStripeStack, type StripeStack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { auditOf, issueStripeKey, raw, sdk, sdkError, spendMicros, useStripeStack } from './harness.ts';
 
-let stack: StripeStack;
+const stack = useStripeStack({ label: 'idem' });
 
-beforeAll(async () => {
-  stack = await startStripeStack({ label: 'idem' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-
-async function issue(policy: Record<string, unknown> = {}) {
-  return stack.api.issue({
-    vendor: 'stripe',
-    daily_usd_cap: 100,
-    allowed_endpoints: ['POST /v1/payment_intents', 'POST /v1/payment_intents/*/confirm'],
-    expires_in: '1h',
-    metadata: { role: 'idempotency' },
-    ...policy,
-  });
-}
+const issue = (policy: Record<string, unknown> = {}) => issueStripeKey(stack, { metadata: { role: 'idempotency' }, ...policy });
 
 const createdIntents = (since: number) => stack.upstream.requests.slice(since).filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents');
 

@@ -2,18 +2,12 @@
  * Allowed traffic: the official SDK works through keyleash unchanged, the upstream sees the real
  * secret in place of the vault key, and everything else the SDK sends arrives byte-for-byte.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditOf, sdk, startStripeStack, vaultKeySecret, type SentRequest, type StripeStack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { auditOf, sdk, useStripeStack, vaultKeySecret, type SentRequest } from './harness.ts';
 
-let stack: StripeStack;
+const stack = useStripeStack({ label: 'pass' });
+
 const vaultKeys: string[] = [];
-
-beforeAll(async () => {
-  stack = await startStripeStack({ label: 'pass' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
 
 async function issue(policy: Record<string, unknown> = {}) {
   const key = await stack.api.issue({

@@ -4,18 +4,11 @@
  * default FX table.
  */
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_FX_TABLE } from '../../packages/core/src/pricing/default-fx-table.ts';
-import { auditOf, directSdk, sdk, sdkError, spendMicros, startStripeStack, type StripeStack } from './harness.ts';
+import { auditOf, directSdk, sdk, sdkError, spendMicros, useStripeStack } from './harness.ts';
 
-let stack: StripeStack;
-
-beforeAll(async () => {
-  stack = await startStripeStack({ label: 'price' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useStripeStack({ label: 'price' });
 
 const PAYMENTS = ['POST /v1/payment_intents', 'POST /v1/payment_intents/*/confirm', 'POST /v1/payment_intents/*/capture', 'POST /v1/refunds'];
 

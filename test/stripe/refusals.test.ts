@@ -3,17 +3,10 @@
  * the message says what to do, nothing reaches the upstream, and the SDK does not retry.
  */
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditOf, sdk, sdkError, sleep, startStripeStack, unknownVaultKey, type StripeStack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { auditOf, sdk, sdkError, sleep, unknownVaultKey, useStripeStack } from './harness.ts';
 
-let stack: StripeStack;
-
-beforeAll(async () => {
-  stack = await startStripeStack({ label: 'refuse' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const stack = useStripeStack({ label: 'refuse' });
 
 const PI_ONLY = ['POST /v1/payment_intents'];
 

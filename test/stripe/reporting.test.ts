@@ -3,10 +3,11 @@
  * spend grouped by key, metadata field and key tree, and invalid requests answered with every
  * problem named and no stack trace.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sdk, sdkError, sleep, startStripeStack, type StripeStack } from './harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sdk, sdkError, sleep, useStripeStack } from './harness.ts';
 
-let stack: StripeStack;
+const stack = useStripeStack({ label: 'report' });
+
 let billing: { id: string; vault_key: string };
 let support: { id: string; vault_key: string };
 /** an instant after the first batch of traffic and before the second */
@@ -15,7 +16,6 @@ let between: string;
 const ALLOW = ['POST /v1/payment_intents', 'GET /v1/customers'];
 
 beforeAll(async () => {
-  stack = await startStripeStack({ label: 'report' });
   billing = await stack.api.issue({ vendor: 'stripe', daily_usd_cap: 30, allowed_endpoints: ALLOW, expires_in: '1h', metadata: { role: 'billing', customer_id: 'cus_A' } });
   support = await stack.api.issue({ vendor: 'stripe', daily_usd_cap: 100, allowed_endpoints: ALLOW, expires_in: '1h', metadata: { role: 'support', customer_id: 'cus_B' } });
   const billingSdk = sdk(stack.keyleash.url, billing.vault_key);
@@ -34,9 +34,6 @@ beforeAll(async () => {
   // batch 2: support spends $12.34 and is refused once (endpoint)
   await supportSdk.paymentIntents.create({ amount: 1234, currency: 'usd' });
   await sdkError(supportSdk.refunds.create({ payment_intent: 'pi_x' }));
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 const summary = (rows: any[]) => rows.map((r) => `${r.vault_key_id === billing.id ? 'billing' : 'support'} ${r.method} ${r.path} ${r.decision}`).reverse();

@@ -2,14 +2,14 @@
  * A corpus of path and body tricks, sent raw (no SDK, no URL parser in between). Each is refused
  * in Stripe's error envelope with a `keyleash_…` code, and the upstream receives nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { raw, startStripeStack, type StripeStack } from './harness.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { raw, useStripeStack } from './harness.ts';
 
-let stack: StripeStack;
+const stack = useStripeStack({ label: 'tricks' });
+
 let vaultKey: string;
 
 beforeAll(async () => {
-  stack = await startStripeStack({ label: 'tricks' });
   const key = await stack.api.issue({
     vendor: 'stripe',
     daily_usd_cap: 1_000_000,
@@ -18,9 +18,6 @@ beforeAll(async () => {
     metadata: { role: 'tricks' },
   });
   vaultKey = key.vault_key;
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 const FORM = 'application/x-www-form-urlencoded';

@@ -3,28 +3,12 @@
  * reservation counted (the money may have moved) and says so in the audit; a 4xx releases it.
  */
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditOf, sdk, sdkError, spendMicros, startStripeStack, type StripeStack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { auditOf, issueStripeKey, sdk, sdkError, spendMicros, useStripeStack } from './harness.ts';
 
-let stack: StripeStack;
+const stack = useStripeStack({ label: 'fail' });
 
-beforeAll(async () => {
-  stack = await startStripeStack({ label: 'fail' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-
-async function issue(policy: Record<string, unknown> = {}) {
-  return stack.api.issue({
-    vendor: 'stripe',
-    daily_usd_cap: 100,
-    allowed_endpoints: ['POST /v1/payment_intents', 'POST /v1/payment_intents/*/confirm'],
-    expires_in: '1h',
-    metadata: { role: 'failures' },
-    ...policy,
-  });
-}
+const issue = (policy: Record<string, unknown> = {}) => issueStripeKey(stack, { metadata: { role: 'failures' }, ...policy });
 
 describe('upstream answers other than success', () => {
   it('a 500 on a PaymentIntent create raises in the SDK and keeps the reservation counted', async () => {

@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TWILIO_PLACEHOLDER_ACCOUNT_SID } from '../../packages/core/src/index.ts';
-import { auditOf, client, FROM, GB, issueTwilioKey, PRICE, restException, spendMicros, startTwilioStack, UNKNOWN_COUNTRY, US, type TwilioStack } from './harness.ts';
-
-let stack: TwilioStack;
+import { auditOf, client, FROM, GB, issueTwilioKey, PRICE, restException, spendMicros, UNKNOWN_COUNTRY, US, useTwilioStack } from './harness.ts';
 
 // this stack holds a Twilio API key (TWILIO_API_KEY_SID + TWILIO_API_KEY_SECRET) instead of the auth token
-beforeAll(async () => {
-  stack = await startTwilioStack({ products: ['api', 'verify'], auth: 'api_key' });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-beforeEach(() => {
-  stack.recorder.reset();
-});
+const stack = useTwilioStack({ products: ['api', 'verify'], auth: 'api_key' });
 
 const VERIFY_SERVICE = `VA${'a'.repeat(32)}`;
 const twiml = 'https://example.com/twiml';

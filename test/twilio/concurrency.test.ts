@@ -1,17 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditOf, client, FROM, issueTwilioKey, PRICE, restException, spendMicros, startTwilioStack, US, type TwilioStack } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { auditOf, client, FROM, issueTwilioKey, PRICE, restException, spendMicros, US, useTwilioStack } from './harness.ts';
 
-let stack: TwilioStack;
-
-beforeAll(async () => {
-  stack = await startTwilioStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-beforeEach(() => {
-  stack.recorder.reset();
-});
+const stack = useTwilioStack();
 
 describe('a cap under concurrent sends', () => {
   it('lets exactly floor(cap / price) of many simultaneous messages reach Twilio, and refuses the rest as RestException', async () => {

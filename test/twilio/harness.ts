@@ -5,14 +5,18 @@
  * the recorder.
  */
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import twilio from 'twilio';
-import { expect } from 'vitest';
+import { beforeEach, expect } from 'vitest';
 import { twilioBasicCredentials } from '../../packages/core/src/index.ts';
 import { twilioFor, type TwilioForOptions } from '../../packages/client/src/index.ts';
 import { adminApi, startKeyleash, type KeyleashProcess } from '../support/keyleash-process.ts';
+import { perFileStack } from '../support/per-file-stack.ts';
+import { raw as rawRequest, type RawResponse } from '../support/raw-http.ts';
 import { startPrism, type Prism, type TWILIO_SPECS } from '../upstreams/twilio/prism.ts';
 import { startTwilioRecorder, type TwilioRecorder } from '../upstreams/twilio/recorder.ts';
+
+export { auditOf, spendMicros } from '../support/key-reads.ts';
+export type { RawResponse };
 
 export const TWILIO_HOSTS = [
   'api.twilio.com',
@@ -54,7 +58,13 @@ function hex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
 
-export async function startTwilioStack(options: { products?: (keyof typeof TWILIO_SPECS)[]; auth?: 'token' | 'api_key'; env?: Record<string, string> } = {}): Promise<TwilioStack> {
+export interface TwilioStackOptions {
+  products?: (keyof typeof TWILIO_SPECS)[];
+  auth?: 'token' | 'api_key';
+  env?: Record<string, string>;
+}
+
+export async function startTwilioStack(options: TwilioStackOptions = {}): Promise<TwilioStack> {
   const accountSid = `AC${hex(16)}`;
   const secret = `REALSECRET${hex(11)}`;
   const apiKeySid = `SK${hex(16)}`;
@@ -103,6 +113,18 @@ export async function startTwilioStack(options: { products?: (keyof typeof TWILI
   };
 }
 
+/**
+ * The calling test file's stack: started before its tests, stopped after them, its recorder reset
+ * before each test (use it inside tests and hooks).
+ */
+export function useTwilioStack(options: TwilioStackOptions = {}): TwilioStack {
+  const stack = perFileStack(() => startTwilioStack(options));
+  beforeEach(() => {
+    stack.recorder.reset();
+  });
+  return stack;
+}
+
 /** A Twilio key; every issued key's secret is registered with the recorder as "must never reach Twilio". */
 export async function issueTwilioKey(stack: TwilioStack, policy: Record<string, unknown> = {}) {
   const key = await stack.api.issue({
@@ -135,62 +157,15 @@ export async function restException(call: Promise<unknown>): Promise<InstanceTyp
   throw new Error('expected twilio-node to raise, but the call succeeded');
 }
 
-/** Audit rows of one key, oldest first. */
-export async function auditOf(stack: TwilioStack, keyId: string): Promise<any[]> {
-  return (await stack.api.audit(`vault_key_id=${keyId}`)).reverse();
-}
-
-export async function spendMicros(stack: TwilioStack, keyId: string): Promise<number> {
-  const answer = await stack.api.call('GET', `/api/vault_keys/${keyId}`);
-  expect(answer.status).toBe(200);
-  return answer.body.spend.today_micros as number;
-}
-
 export function basic(vaultKey: string): string {
   const { username, password } = twilioBasicCredentials(vaultKey)!;
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
-export interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: any;
-}
-
-/** One HTTP request with the path exactly as given (no URL parser in between). */
+/** One HTTP request with the path exactly as given (no URL parser in between); a body is a form unless the headers say otherwise. */
 export function raw(baseUrl: string, request: { method: string; path: string; headers?: Record<string, string>; body?: string }): Promise<RawResponse> {
-  const url = new URL(baseUrl);
-  const body = request.body === undefined ? undefined : Buffer.from(request.body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: Number(url.port),
-        method: request.method,
-        path: request.path,
-        headers: { ...(body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) } : {}), ...request.headers },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  const formBody: Record<string, string> = request.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' };
+  return rawRequest(baseUrl, { ...request, headers: { ...formBody, ...request.headers } });
 }
 
 export function form(params: [string, string][]): string {

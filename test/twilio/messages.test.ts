@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TWILIO_PLACEHOLDER_ACCOUNT_SID } from '../../packages/core/src/index.ts';
 import { runTool, sendSms, sendSmsFrom } from '../../packages/client/src/index.ts';
 import {
@@ -13,24 +13,13 @@ import {
   raw,
   restException,
   spendMicros,
-  startTwilioStack,
   UNKNOWN_COUNTRY,
   US,
-  type TwilioStack,
+  useTwilioStack,
 } from './harness.ts';
 import { PRISM_EXAMPLE_ACCOUNT_SID } from '../upstreams/twilio/recorder.ts';
 
-let stack: TwilioStack;
-
-beforeAll(async () => {
-  stack = await startTwilioStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-beforeEach(() => {
-  stack.recorder.reset();
-});
+const stack = useTwilioStack();
 
 const queuedMms = {
   account_sid: PRISM_EXAMPLE_ACCOUNT_SID,

@@ -1,5 +1,5 @@
 import twilio from 'twilio';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateVaultKey, TWILIO_PLACEHOLDER_ACCOUNT_SID } from '../../packages/core/src/index.ts';
 import { twilioFor } from '../../packages/client/src/index.ts';
 import { adminApi, startKeyleash } from '../support/keyleash-process.ts';
@@ -11,24 +11,13 @@ import {
   issueTwilioKey,
   raw,
   restException,
-  startTwilioStack,
   US,
+  useTwilioStack,
   vaultKeySecret,
-  type TwilioStack,
 } from './harness.ts';
 
-let stack: TwilioStack;
+const stack = useTwilioStack();
 const issuedKeys: string[] = [];
-
-beforeAll(async () => {
-  stack = await startTwilioStack();
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-beforeEach(() => {
-  stack.recorder.reset();
-});
 
 async function key(policy: Record<string, unknown> = {}) {
   const issued = await issueTwilioKey(stack, policy);

@@ -8,13 +8,12 @@
  * hold vault keys.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { exampleAdminToken, startExampleStripe } from '@keyleash/example-support';
 import { startFakeOpenAI, type FakeOpenAI, type Script } from '../../../test/upstreams/openai/server.ts';
-import { startFakeStripe } from '../../../test/upstreams/stripe/server.ts';
 import { OpenAIChatModel } from './openai-chat-model.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -37,10 +36,10 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-async function spawnKeyleash(adminToken: string, stripeSecret: string, upstreams: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+async function spawnKeyleash(adminToken: string, stripeSecret: string, upstreams: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'keyleash-example-'));
   const args = ['--import', 'tsx', join(REPO_ROOT, 'packages/proxy/src/cli/main.ts'), 'serve', '--port', '0', '--store', `sqlite:${join(dir, 'keyleash.db')}`];
-  for (const upstream of upstreams) args.push('--upstream', upstream);
+  for (const [host, url] of Object.entries(upstreams)) args.push('--upstream', `${host}=${url}`);
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     // only what keyleash needs: the agents' side of this process never passes its model key along
@@ -92,19 +91,11 @@ export async function startServices(options: ServiceOptions): Promise<Services> 
       proxyUrl = env.KEYLEASH_URL!;
       adminToken = env.KEYLEASH_ADMIN_TOKEN!;
     } else {
-      let secret: string;
-      const upstreams: string[] = [];
-      if (liveStripe) {
-        secret = env.STRIPE_SECRET_KEY!;
-        if (!/^(sk|rk)_test_/.test(secret)) throw new Error('this example moves money: give it a Stripe test-mode key (sk_test_… or rk_test_…), never a live one');
-      } else {
-        secret = `sk_test_offline_${randomBytes(12).toString('hex')}`;
-        const fakeStripe = await startFakeStripe({ secret });
-        stops.push(() => fakeStripe.close());
-        upstreams.push(`api.stripe.com=${fakeStripe.url}`);
-      }
-      adminToken = `kla_example_${randomBytes(16).toString('hex')}`;
-      const keyleash = await spawnKeyleash(adminToken, secret, upstreams);
+      // Stripe test mode for a test-mode key (a live one is refused), else the local fake Stripe
+      const stripe = await startExampleStripe(liveStripe ? env.STRIPE_SECRET_KEY : undefined);
+      stops.push(() => stripe.close());
+      adminToken = exampleAdminToken();
+      const keyleash = await spawnKeyleash(adminToken, stripe.secret, stripe.upstreams);
       stops.push(() => keyleash.stop());
       proxyUrl = keyleash.url;
     }

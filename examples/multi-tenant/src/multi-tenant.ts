@@ -13,9 +13,8 @@ import { Agent, run, setDefaultOpenAIKey, setTracingDisabled, setTracingExportAp
 import { assistantMessage, functionCall } from '@openai/agents/testing';
 import { stripeFor, type AuditRow, type KeyleashAdmin } from '@keyleash/client';
 import { credentialsFromContext, toAgentsTool, type KeyleashAgentContext } from '@keyleash/openai-agents';
-import { startLocalStack, type Env } from './local-stack.ts';
-import { scriptedModel, toolOutputs, userText } from './scripted.ts';
-import { chargeCard } from './tools.ts';
+import { chargeCard, startLocalStack, type Env } from '@keyleash/example-support';
+import { scriptedModel, toolOutputs, userText } from '@keyleash/example-support/scripted';
 
 export const PLAN_DAILY_CAP_USD = { starter: 25, pro: 250, enterprise: 2500 } as const;
 export type Plan = keyof typeof PLAN_DAILY_CAP_USD;

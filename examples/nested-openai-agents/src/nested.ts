@@ -14,9 +14,8 @@ import { Agent, run, setDefaultOpenAIKey, setTracingDisabled, setTracingExportAp
 import { assistantMessage, functionCall } from '@openai/agents/testing';
 import { createRefund, retrieveCustomer, stripeFor, type AgentCredentials, type AuditRow, type KeyleashAdmin } from '@keyleash/client';
 import { credentialsFromContext, subAgentTool, toAgentsTool, type KeyleashAgentContext } from '@keyleash/openai-agents';
-import { startLocalStack, type Env } from './local-stack.ts';
-import { scriptedModel, toolOutputs } from './scripted.ts';
-import { chargeCard } from './tools.ts';
+import { chargeCard, startLocalStack, type Env } from '@keyleash/example-support';
+import { scriptedModel, toolOutputs } from '@keyleash/example-support/scripted';
 
 const APP = 'nested-openai-agents';
 const INSTALLMENTS_CHILD_POLICY = { daily_usd_cap: 200, expires_in: '30m', allowed_endpoints: ['POST /v1/payment_intents'] };

@@ -1,5 +1,5 @@
 /**
- * Where the example's keyleash and Stripe come from:
+ * Where an example's keyleash and Stripe come from:
  *   - KEYLEASH_URL + KEYLEASH_ADMIN_TOKEN: a keyleash you already run (it holds the Stripe secret);
  *   - STRIPE_SECRET_KEY (test mode): keyleash in this process, in front of the real Stripe API;
  *   - neither (default): keyleash in this process, in front of the local fake Stripe. No network.
@@ -24,6 +24,43 @@ export interface LocalStack {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** The Stripe a keyleash started by an example stands in front of. */
+export interface ExampleStripe {
+  /** the secret keyleash holds: the given test-mode key, or the local fake's */
+  secret: string;
+  /** vendor host -> URL for keyleash's upstreams: every Stripe host to the fake, or none (the real Stripe) */
+  upstreams: Record<string, string>;
+  /** the local fake's URL; undefined for Stripe test mode */
+  fakeUrl?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Stripe test mode when given a secret (a live key is refused: these examples move money),
+ * otherwise the local fake Stripe, started here with a fresh secret.
+ */
+export async function startExampleStripe(realSecret: string | undefined): Promise<ExampleStripe> {
+  if (realSecret) {
+    if (!/^(sk|rk)_test_/.test(realSecret)) {
+      throw new Error('this example moves money: give it a Stripe test-mode key (sk_test_… or rk_test_…), never a live one');
+    }
+    return { secret: realSecret, upstreams: {}, close: async () => {} };
+  }
+  const secret = `sk_test_fake_${randomBytes(12).toString('hex')}`;
+  const fake = await startFakeStripe({ secret });
+  return {
+    secret,
+    upstreams: Object.fromEntries(['api.stripe.com', 'files.stripe.com', 'connect.stripe.com'].map((host) => [host, fake.url])),
+    fakeUrl: fake.url,
+    close: () => fake.close(),
+  };
+}
+
+/** A fresh admin token for a keyleash an example starts. */
+export function exampleAdminToken(): string {
+  return `kla_example_${randomBytes(16).toString('hex')}`;
+}
+
 export async function startLocalStack(env: Env = process.env): Promise<LocalStack> {
   if (env.KEYLEASH_URL && env.KEYLEASH_ADMIN_TOKEN) {
     return {
@@ -34,19 +71,14 @@ export async function startLocalStack(env: Env = process.env): Promise<LocalStac
     };
   }
 
-  const realSecret = env.STRIPE_SECRET_KEY;
-  if (realSecret && !/^(sk|rk)_test_/.test(realSecret)) {
-    throw new Error('this example moves money: give it a Stripe test-mode key (sk_test_… or rk_test_…), never a live one');
-  }
-  const secret = realSecret ?? `sk_test_fake_${randomBytes(12).toString('hex')}`;
-  const fake = realSecret ? undefined : await startFakeStripe({ secret });
+  const stripe = await startExampleStripe(env.STRIPE_SECRET_KEY);
   const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'keyleash-example-')), 'keyleash.db'));
-  const adminToken = `kla_example_${randomBytes(16).toString('hex')}`;
+  const adminToken = exampleAdminToken();
   const keyleash = createKeyleash({
     store,
     adminToken,
-    env: { STRIPE_SECRET_KEY: secret },
-    upstreams: new Map(fake ? ['api.stripe.com', 'files.stripe.com', 'connect.stripe.com'].map((host) => [host, fake.url]) : []),
+    env: { STRIPE_SECRET_KEY: stripe.secret },
+    upstreams: new Map(Object.entries(stripe.upstreams)),
   });
   await new Promise<void>((resolve, reject) => {
     keyleash.server.once('error', reject);
@@ -56,11 +88,11 @@ export async function startLocalStack(env: Env = process.env): Promise<LocalStac
   return {
     proxyUrl,
     admin: new KeyleashAdmin({ proxyUrl, adminToken }),
-    description: fake ? `keyleash ${proxyUrl} (in this process) -> local fake Stripe ${fake.url}` : `keyleash ${proxyUrl} (in this process) -> Stripe test mode`,
+    description: stripe.fakeUrl ? `keyleash ${proxyUrl} (in this process) -> local fake Stripe ${stripe.fakeUrl}` : `keyleash ${proxyUrl} (in this process) -> Stripe test mode`,
     async close() {
       await keyleash.close();
       await store.close();
-      await fake?.close();
+      await stripe.close();
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
- * The stand-in for the LLM when OPENAI_API_KEY is not set: the Agents SDK's own ScriptedModel,
- * whose every answer is computed from the request it receives (what the agent was asked and what
- * its tools answered), so the SDK's real run loop drives the real tools through the real proxy.
+ * The OpenAI Agents examples' stand-in for the LLM when OPENAI_API_KEY is not set: the Agents
+ * SDK's own ScriptedModel, whose every answer is computed from the request it receives (what the
+ * agent was asked and what its tools answered), so the SDK's real run loop drives the real tools
+ * through the real proxy.
  */
 import type { ModelRequest } from '@openai/agents';
 import { ScriptedModel, modelResponder, type ScriptedModelResponse } from '@openai/agents/testing';

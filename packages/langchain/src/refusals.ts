@@ -1,24 +1,14 @@
-import { refusalToolResult, type KeyleashRefusal } from '@keyleash/client';
+import { KeyleashRefusalError, refusalToolResult, type KeyleashRefusal } from '@keyleash/client';
 
 /** What a tool does when keyleash refuses its call: hand the model a result it reads (default), or throw. */
 export type OnRefusal = 'return' | 'throw';
 
 /**
- * Thrown for a refusal when `onRefusal: 'throw'`. Its message is the same text the model would
- * have read, so a framework that turns tool errors into messages (createAgent does) still tells
- * the model not to retry.
+ * Thrown for a refusal when `onRefusal: 'throw'` (the framework-neutral one from
+ * `@keyleash/client`). Its message is the same text the model would have read, so a framework
+ * that turns tool errors into messages (createAgent does) still tells the model not to retry.
  */
-export class KeyleashRefusalError extends Error {
-  readonly code: string;
-  constructor(
-    readonly tool: string,
-    readonly refusal: KeyleashRefusal,
-  ) {
-    super(refusalToolResult(tool, refusal));
-    this.name = 'KeyleashRefusalError';
-    this.code = refusal.code;
-  }
-}
+export { KeyleashRefusalError };
 
 export function refusalOutcome(tool: string, refusal: KeyleashRefusal, onRefusal: OnRefusal = 'return'): string {
   if (onRefusal === 'throw') throw new KeyleashRefusalError(tool, refusal);

@@ -1,24 +1,15 @@
 import { ModelBehaviorError, tool, type FunctionTool, type RunContext } from '@openai/agents';
-import { keyleashRefusalOf, refusalToolResult, runTool, toolOutputText, type KeyleashRefusal, type KeyleashTool } from '@keyleash/client';
+import { KeyleashRefusalError, keyleashRefusalOf, refusalToolResult, runTool, toolOutputText, type KeyleashTool } from '@keyleash/client';
 import type { z } from 'zod';
 import { resolveCredentials, type CredentialsSource } from './credentials-source.ts';
 
 /**
- * A keyleash refusal raised out of a tool, so the SDK's error path (tracing marks the tool span
- * failed) carries it to `errorFunction`, which shows it to the model; or, with
- * `refusals: 'throw'`, out of `run()` as the `error` of a `ToolCallError`.
+ * A keyleash refusal raised out of a tool (the framework-neutral one from `@keyleash/client`), so
+ * the SDK's error path (tracing marks the tool span failed) carries it to `errorFunction`, which
+ * shows it to the model; or, with `refusals: 'throw'`, out of `run()` as the `error` of a
+ * `ToolCallError`.
  */
-export class KeyleashRefusalError extends Error {
-  readonly code: string;
-  constructor(
-    readonly tool: string,
-    readonly refusal: KeyleashRefusal,
-  ) {
-    super(refusalToolResult(tool, refusal));
-    this.name = 'KeyleashRefusalError';
-    this.code = refusal.code;
-  }
-}
+export { KeyleashRefusalError };
 
 export interface ToAgentsToolOptions<TContext = unknown, Input extends z.ZodObject = z.ZodObject> {
   /** the tool name the model sees (unique per agent); default the neutral tool's name */
