@@ -31,7 +31,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   }
   process.stdout.write(
     `keyleash listening on ${url} (store: ${store.kind})\n` +
-      `Make your first key:  KEYLEASH_URL=${url} pnpm keyleash keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
+      `Make your first key (with KEYLEASH_ADMIN_TOKEN exported):\n  KEYLEASH_URL=${url} npx -y pnpm@10.34.9 keyleash keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
   );
   for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID']) {
     if (!process.env[vendor]) logger.warn(`${vendor} is not set: requests for that vendor will be refused until it is`);
