@@ -85,4 +85,57 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
       ALTER TABLE paid_objects ADD COLUMN reservation_id TEXT;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Hot-path layout (pnpm bench: the ledger was the largest per-request cost). Tables keyed by
+      -- TEXT or composite keys become WITHOUT ROWID: one B-tree per table instead of a rowid table
+      -- plus its primary-key index, so each upsert/insert touches half the pages. New reservation
+      -- ids are time-ordered (UUIDv7, see sqlite-store.ts), so inserts append to the tail pages
+      -- instead of dirtying a random leaf. reservations_key_day is dropped: no query reads it
+      -- (spend() filters on day alone, which reservations_day serves).
+      CREATE TABLE key_daily_spend_v3 (key_id TEXT NOT NULL, day TEXT NOT NULL, micros INTEGER NOT NULL, PRIMARY KEY (key_id, day)) WITHOUT ROWID;
+      INSERT INTO key_daily_spend_v3 (key_id, day, micros) SELECT key_id, day, micros FROM key_daily_spend;
+      DROP TABLE key_daily_spend;
+      ALTER TABLE key_daily_spend_v3 RENAME TO key_daily_spend;
+
+      CREATE TABLE key_total_spend_v3 (key_id TEXT NOT NULL PRIMARY KEY, micros INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO key_total_spend_v3 (key_id, micros) SELECT key_id, micros FROM key_total_spend;
+      DROP TABLE key_total_spend;
+      ALTER TABLE key_total_spend_v3 RENAME TO key_total_spend;
+
+      CREATE TABLE key_rate_window_v3 (key_id TEXT NOT NULL PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO key_rate_window_v3 (key_id, window_start, count) SELECT key_id, window_start, count FROM key_rate_window;
+      DROP TABLE key_rate_window;
+      ALTER TABLE key_rate_window_v3 RENAME TO key_rate_window;
+
+      CREATE TABLE reservations_v3 (
+        id TEXT NOT NULL PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        root_id TEXT NOT NULL,
+        chain_json TEXT NOT NULL,
+        day TEXT NOT NULL,
+        reserved_micros INTEGER NOT NULL,
+        amount_micros INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        settled_at INTEGER
+      ) WITHOUT ROWID;
+      INSERT INTO reservations_v3 (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at, settled_at)
+        SELECT id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at, settled_at FROM reservations;
+      DROP TABLE reservations;
+      ALTER TABLE reservations_v3 RENAME TO reservations;
+      CREATE INDEX reservations_day ON reservations(day);
+
+      CREATE TABLE idempotency_v3 (key_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, reservation_id TEXT NOT NULL, PRIMARY KEY (key_id, idempotency_key)) WITHOUT ROWID;
+      INSERT INTO idempotency_v3 (key_id, idempotency_key, reservation_id) SELECT key_id, idempotency_key, reservation_id FROM idempotency;
+      DROP TABLE idempotency;
+      ALTER TABLE idempotency_v3 RENAME TO idempotency;
+
+      CREATE TABLE paid_objects_v3 (root_id TEXT NOT NULL, object_id TEXT NOT NULL, reservation_id TEXT, PRIMARY KEY (root_id, object_id)) WITHOUT ROWID;
+      INSERT INTO paid_objects_v3 (root_id, object_id, reservation_id) SELECT root_id, object_id, reservation_id FROM paid_objects;
+      DROP TABLE paid_objects;
+      ALTER TABLE paid_objects_v3 RENAME TO paid_objects;
+    `,
+  },
 ];

@@ -28,6 +28,17 @@ import { assertSafeMetadataField, auditEntryToRow, keyToRow, rowToAudit, rowToKe
 import { GroupCommit } from './group-commit.ts';
 import { SQLITE_MIGRATIONS } from './schema.ts';
 
+/**
+ * A UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then random bits. Reservation ids sort by
+ * creation time, so the reservations B-tree (and reservations_day) grows at its tail instead of
+ * dirtying a random leaf page per insert; the random part keeps ids unique across processes.
+ */
+function timeOrderedId(now: number): string {
+  const random = randomUUID();
+  const ms = Math.max(0, Math.min(Math.floor(now), 0xffffffffffff)).toString(16).padStart(12, '0');
+  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${random.slice(15)}`;
+}
+
 interface LinkRow {
   id: string;
   revoked_at: number | null;
@@ -241,7 +252,7 @@ export class SqliteStore implements Store {
       const refusal = checkAdmission(chain, amount, request.now);
       if (refusal) return { ok: false, refusal };
 
-      const reservationId = randomUUID();
+      const reservationId = timeOrderedId(request.now);
       for (const link of chain) {
         if (link.rateLimitPerMinute !== null) this.statements.countRequest.run({ id: link.id, start: windowStart });
         if (amount > 0) {
