@@ -1,4 +1,4 @@
-import type { PolicyJson, TwilioSettingsJson } from '@keyleash/core';
+import type { AuditRowJson, IssuedVaultKeyJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
 import { resolveProxyUrl, type ProxyOptions } from './config.ts';
 
 /** A management API answer that was not a success; `problems` names every invalid field. */
@@ -33,45 +33,11 @@ export interface KeyPolicyInput {
 /** A child's request: every field optional (omitted = inherited from the parent). */
 export type ChildPolicyInput = Partial<KeyPolicyInput>;
 
-export interface VaultKeyInfo {
-  id: string;
-  parent_id: string | null;
-  root_id: string;
-  depth: number;
-  status: 'active' | 'expired' | 'revoked';
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-  policy: PolicyJson;
-  spend?: { today_usd: number; total_usd: number; today_micros: number; total_micros: number };
-}
+export type VaultKeyInfo = VaultKeyJson;
 
-export interface IssuedVaultKey extends VaultKeyInfo {
-  /** the full key, shown only in this answer */
-  vault_key: string;
-}
+export type IssuedVaultKey = IssuedVaultKeyJson;
 
-export interface AuditRow {
-  seq: number;
-  at: string;
-  vault_key_id: string | null;
-  root_key_id: string | null;
-  metadata: Record<string, string>;
-  vendor: string;
-  method: string;
-  path: string;
-  status: number;
-  decision: 'allowed' | 'refused';
-  reason: string | null;
-  reserved_usd: number;
-  settled_usd: number;
-  reserved_micros: number;
-  settled_micros: number;
-  upstream_request_id: string | null;
-  idempotency_key: string | null;
-  latency_ms: number;
-  attribution: Record<string, string>;
-}
+export type AuditRow = AuditRowJson;
 
 export interface AuditQuery {
   vaultKeyId?: string;
@@ -83,14 +49,7 @@ export interface AuditQuery {
   limit?: number;
 }
 
-export interface SpendReport {
-  group_by: string;
-  from: string;
-  to: string;
-  total_usd: number;
-  total_micros: number;
-  data: { group: string | null; usd: number; micros: number; requests: number }[];
-}
+export type SpendReport = SpendReportJson;
 
 async function request<T>(baseUrl: string, method: string, path: string, token: string | undefined, body?: unknown): Promise<T> {
   const response = await fetch(`${baseUrl}${path}`, {

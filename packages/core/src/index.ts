@@ -12,3 +12,4 @@ export * from './admission.ts';
 export * from './refusal.ts';
 export * from './pricing/index.ts';
 export * from './twilio-credentials.ts';
+export * from './api-json.ts';

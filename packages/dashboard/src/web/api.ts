@@ -2,66 +2,19 @@
  * The dashboard's only way to data: the management API, with the admin token as a Bearer header.
  * The token lives in sessionStorage (this tab only, gone when it closes), never in a URL or a cookie.
  */
-import type { PolicyJson } from '@keyleash/core';
+import type { AuditRowJson, IssuedVaultKeyJson, KeySpendByDayJson, SpendReportJson, VaultKeyJson } from '@keyleash/core';
 
-export type KeyStatus = 'active' | 'expired' | 'revoked';
+export type { KeyStatus } from '@keyleash/core';
 
-export interface KeyJson {
-  id: string;
-  parent_id: string | null;
-  root_id: string;
-  depth: number;
-  status: KeyStatus;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-  policy: PolicyJson;
-  /** the key's own spend plus its descendants' (what its caps are checked against) */
-  spend?: { today_usd: number; total_usd: number; today_micros: number; total_micros: number; includes_descendants: boolean };
-}
+export type KeyJson = VaultKeyJson;
 
-export interface IssuedKeyJson extends KeyJson {
-  vault_key: string;
-}
+export type IssuedKeyJson = IssuedVaultKeyJson;
 
-export interface AuditJson {
-  seq: number;
-  at: string;
-  vault_key_id: string | null;
-  root_key_id: string | null;
-  metadata: Record<string, string>;
-  vendor: string;
-  method: string;
-  path: string;
-  status: number;
-  decision: 'allowed' | 'refused';
-  reason: string | null;
-  reserved_usd: number;
-  settled_usd: number;
-  reserved_micros: number;
-  settled_micros: number;
-  upstream_request_id: string | null;
-  idempotency_key: string | null;
-  latency_ms: number;
-  attribution: Record<string, string>;
-  hash: string;
-}
+export type AuditJson = AuditRowJson;
 
-export interface SpendJson {
-  group_by: string;
-  from: string;
-  to: string;
-  total_usd: number;
-  total_micros: number;
-  data: { group: string | null; usd: number; micros: number; requests: number }[];
-}
+export type SpendJson = SpendReportJson;
 
-export interface DaySpendJson {
-  id: string;
-  from: string;
-  to: string;
-  data: { day: string; usd: number; micros: number }[];
-}
+export type DaySpendJson = KeySpendByDayJson;
 
 export class ApiFailure extends Error {
   constructor(

@@ -1,7 +1,7 @@
-import { keyStatus, microsToUsd, policyToJson, type KeySpend, type VaultKeyRecord } from '@keyleash/core';
+import { keyStatus, microsToUsd, policyToJson, type KeySpend, type VaultKeyJson, type VaultKeyRecord } from '@keyleash/core';
 
 /** The public JSON of a key: never its secret or hash. */
-export function keyToJson(key: VaultKeyRecord, now: number, spend?: KeySpend) {
+export function keyToJson(key: VaultKeyRecord, now: number, spend?: KeySpend): VaultKeyJson {
   return {
     id: key.id,
     parent_id: key.parentId,

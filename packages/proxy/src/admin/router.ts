@@ -10,6 +10,7 @@ import {
   utcDay,
   type AuditDecision,
   type AuditRecord,
+  type AuditRowJson,
   type SpendGrouping,
   type Store,
 } from '@keyleash/core';
@@ -57,7 +58,7 @@ function parseDay(name: string, value: string | null, fallback: string): string 
   return value;
 }
 
-export function auditToJson(row: AuditRecord) {
+export function auditToJson(row: AuditRecord): AuditRowJson {
   return {
     seq: row.seq,
     at: new Date(row.at).toISOString(),
