@@ -20,6 +20,10 @@
  * - lock order overall: reservation row (settle, reprice) -> vault_keys rows by id -> audit lock.
  * - within one instance, admissions of one key tree queue in this process first (they would
  *   serialise on the root's row anyway), so a hot tree has one waiter per instance in PostgreSQL.
+ * - group commit: settlements and audit appends that arrive while the previous group is running
+ *   share one transaction (claims in reservation-id order, one key-lock statement in id order, the
+ *   audit lock taken once, rows appended in arrival order); nothing resolves before its COMMIT. If
+ *   a group rolls back cleanly, each unit is retried alone, so only a bad unit fails.
  *
  * Lock hold time is what contended keys and the audit chain pay for, so the hot paths send
  * several statements per round trip (the simple-query protocol, with values rendered by `lit`,
@@ -77,6 +81,22 @@ interface ClaimedReservation {
   amount_micros: number;
 }
 
+/** A unit of the audit group commit: a settlement (claim + spend + audit row) or a bare audit row. */
+type AuditUnit = { kind: 'settle'; settlement: Settlement } | { kind: 'append'; entry: AuditEntry };
+
+interface PendingAudit {
+  unit: AuditUnit;
+  resolve: (record: AuditRecord) => void;
+  reject: (error: unknown) => void;
+}
+
+// captured at load, so a test's fake timers cannot stall the ledger
+const defer = setImmediate;
+/** audit groups of one instance in flight at once (each holds one pooled connection) */
+const AUDIT_GROUPS_IN_FLIGHT = 1;
+/** units per group at most (bounds the size of one round trip) */
+const AUDIT_GROUP_MAX = 64;
+
 export interface MigrationReport {
   schema: string;
   /** versions applied by this call (empty when the schema was already current) */
@@ -123,11 +143,23 @@ async function run(client: pg.PoolClient, sql: string): Promise<pg.QueryResult[]
   return Array.isArray(result) ? result : [result];
 }
 
+/** The group's transaction failed inside PostgreSQL and was rolled back: none of it happened. */
+class GroupRolledBack extends Error {
+  constructor(readonly original: unknown) {
+    super('the audit group was rolled back');
+  }
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   private readonly sql;
   /** the tail of this instance's queue of admissions per key tree (see `admit`) */
   private readonly treeQueues = new Map<string, Promise<void>>();
+  /** settlements and audit appends waiting for the next group commit (see `enqueueAudit`) */
+  private auditQueue: PendingAudit[] = [];
+  private auditScheduled = false;
+  private auditInFlight = 0;
+  private auditIdle: (() => void)[] = [];
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -159,6 +191,7 @@ export class PostgresStore implements Store {
         ) SELECT k.id FROM ${t('vault_keys')} k WHERE k.id IN (SELECT id FROM tree) ORDER BY k.id COLLATE "C" FOR NO KEY UPDATE OF k`,
       revoke: `UPDATE ${t('vault_keys')} SET revoked_at = $2 WHERE id = ANY($1::text[]) AND revoked_at IS NULL RETURNING id, depth, created_at`,
       reservationStatus: `SELECT status FROM ${t('reservations')} WHERE id = $1`,
+      reservationStatuses: `SELECT id, status FROM ${t('reservations')} WHERE id = ANY($1::text[])`,
       isPaid: `SELECT 1 FROM ${t('paid_objects')} WHERE root_id = $1 AND object_id = $2`,
       keySpend: `SELECT c.id, d.micros AS daily, tot.micros AS total FROM unnest($1::text[]) AS c(id)
         LEFT JOIN ${t('key_daily_spend')} d ON d.key_id = c.id AND d.day = $2
@@ -207,6 +240,9 @@ export class PostgresStore implements Store {
       // the first reservation to name an object keeps it
       markPaid: (rootId: string, objectIds: readonly string[], reservationId: string) => `INSERT INTO ${t('paid_objects')} (root_id, object_id, reservation_id)
         VALUES ${objectIds.map((objectId) => `(${lit(rootId)}, ${lit(objectId)}, ${lit(reservationId)})`).join(', ')}
+        ON CONFLICT DO NOTHING`,
+      markPaidRows: (rows: readonly { rootId: string; objectId: string; reservationId: string }[]) => `INSERT INTO ${t('paid_objects')} (root_id, object_id, reservation_id)
+        VALUES ${rows.map((row) => `(${lit(row.rootId)}, ${lit(row.objectId)}, ${lit(row.reservationId)})`).join(', ')}
         ON CONFLICT DO NOTHING`,
       // the reservation row lock serialises corrections of one object (and its settlement)
       lockPaidBy: (rootId: string, objectId: string) => `SELECT r.id, r.chain_json, r.day, r.amount_micros, r.status
@@ -315,6 +351,10 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    // units already queued still commit (or fail) before the pool goes
+    while (this.auditQueue.length > 0 || this.auditInFlight > 0 || this.auditScheduled) {
+      await new Promise<void>((resolve) => this.auditIdle.push(resolve));
+    }
     await this.pool.end();
   }
 
@@ -516,7 +556,11 @@ export class PostgresStore implements Store {
     });
   }
 
-  async settle(settlement: Settlement): Promise<AuditRecord> {
+  settle(settlement: Settlement): Promise<AuditRecord> {
+    return this.enqueueAudit({ kind: 'settle', settlement });
+  }
+
+  private settleAlone(settlement: Settlement): Promise<AuditRecord> {
     return this.withConnection(async (client) => {
       // Round trip 1: claim the reservation (a second settlement finds it no longer held).
       const [, claimed] = await run(client, `BEGIN; ${this.sql.claimReservation(settlement.reservationId, settlement.kind, settlement.actualMicros, Date.now())}`);
@@ -541,8 +585,188 @@ export class PostgresStore implements Store {
     });
   }
 
-  async appendAudit(entry: AuditEntry): Promise<AuditRecord> {
-    return this.withConnection((client) => this.appendAuditLast(client, entry, [], true));
+  appendAudit(entry: AuditEntry): Promise<AuditRecord> {
+    return this.enqueueAudit({ kind: 'append', entry });
+  }
+
+  private runAlone(unit: AuditUnit): Promise<AuditRecord> {
+    return unit.kind === 'settle'
+      ? this.settleAlone(unit.settlement)
+      : this.withConnection((client) => this.appendAuditLast(client, unit.entry, [], true));
+  }
+
+  /**
+   * Group commit of settlements and audit appends, per instance. Every audit row takes the one
+   * advisory lock of the chain and holds it through COMMIT (and its WAL flush), so appends are
+   * serial across all instances; a group pays that lock, and the flush, once for all its units.
+   * Units queued while a group is in flight (or in one event-loop turn) form the next group: one
+   * transaction that claims their reservations (ascending id), records their paid objects, locks
+   * the union of their chains' keys (THE order, one statement), adjusts the counters, takes the
+   * audit lock and appends their rows in arrival order, then COMMIT. Nothing resolves before that
+   * COMMIT. Lock order is as for one settlement (reservation rows -> vault_keys by id -> audit
+   * lock), so no deadlock. If the group's transaction fails in PostgreSQL (and rolls back, so
+   * none of it happened), each unit runs again alone and fails or succeeds on its own; if the
+   * connection broke (the outcome unknown), every unit fails with that error. A lone unit runs
+   * exactly as before.
+   */
+  private enqueueAudit(unit: AuditUnit): Promise<AuditRecord> {
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.auditQueue.push({ unit, resolve, reject });
+      this.scheduleAuditGroup();
+    });
+  }
+
+  private scheduleAuditGroup(): void {
+    if (this.auditScheduled || this.auditInFlight >= AUDIT_GROUPS_IN_FLIGHT) return;
+    if (this.auditQueue.length === 0) {
+      if (this.auditInFlight === 0) for (const resolve of this.auditIdle.splice(0)) resolve();
+      return;
+    }
+    this.auditScheduled = true;
+    defer(() => {
+      this.auditScheduled = false;
+      const batch = this.auditQueue.splice(0, AUDIT_GROUP_MAX);
+      if (batch.length === 0) return this.scheduleAuditGroup();
+      this.auditInFlight++;
+      void this.runAuditGroup(batch).finally(() => {
+        this.auditInFlight--;
+        this.scheduleAuditGroup();
+      });
+    });
+  }
+
+  private async runAuditGroup(batch: PendingAudit[]): Promise<void> {
+    if (batch.length === 1) {
+      const only = batch[0]!;
+      await this.runAlone(only.unit).then(only.resolve, only.reject);
+      return;
+    }
+    let outcomes: ({ ok: true; value: AuditRecord } | { ok: false; error: unknown })[];
+    try {
+      outcomes = await this.auditGroup(batch.map((pending) => pending.unit));
+    } catch (error) {
+      if (error instanceof GroupRolledBack) {
+        await Promise.all(batch.map((pending) => this.runAlone(pending.unit).then(pending.resolve, pending.reject)));
+      } else {
+        for (const pending of batch) pending.reject(error);
+      }
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) pending.resolve(outcome.value);
+      else pending.reject(outcome.error);
+    });
+  }
+
+  /** One transaction for several units; throws GroupRolledBack when nothing of it happened. */
+  private async auditGroup(units: AuditUnit[]): Promise<({ ok: true; value: AuditRecord } | { ok: false; error: unknown })[]> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    let results: pg.QueryResult[];
+    const claimedBy = new Map<number, ClaimedReservation>();
+    const auditAt = new Map<number, number>();
+    const entries: AuditEntry[] = units.map((unit) => (unit.kind === 'settle' ? unit.settlement.audit : unit.entry));
+    try {
+      // Round trip 1: claim the reservations, ascending id (one order for every group); a
+      // reservation named twice is claimed by its first unit, the later ones find it settled.
+      const firstClaim = new Map<string, number>();
+      units.forEach((unit, i) => {
+        if (unit.kind === 'settle' && !firstClaim.has(unit.settlement.reservationId)) firstClaim.set(unit.settlement.reservationId, i);
+      });
+      const claimIds = [...firstClaim.keys()].sort();
+      let begun = false;
+      if (claimIds.length > 0) {
+        const now = Date.now();
+        const claims = claimIds.map((id) => {
+          const s = (units[firstClaim.get(id)!] as { settlement: Settlement }).settlement;
+          return this.sql.claimReservation(id, s.kind, s.actualMicros, now);
+        });
+        const claimed = await run(client, `BEGIN; ${claims.join(';\n')}`);
+        begun = true;
+        claimIds.forEach((id, k) => {
+          const row = claimed[k + 1]!.rows[0] as ClaimedReservation | undefined;
+          if (row) claimedBy.set(firstClaim.get(id)!, row);
+        });
+      }
+      // Round trip 2: paid objects (one statement, sorted; the first unit to name an object
+      // keeps it), the union of the chains' keys locked in THE order, the counters, the audit
+      // lock, the audit rows in arrival order, COMMIT.
+      const statements: string[] = begun ? [] : ['BEGIN'];
+      const paid = new Map<string, { rootId: string; objectId: string; reservationId: string }>();
+      const lockIds = new Set<string>();
+      const spends: string[] = [];
+      units.forEach((unit, i) => {
+        const reservation = claimedBy.get(i);
+        if (unit.kind !== 'settle' || !reservation) return;
+        for (const objectId of unit.settlement.paidObjectIds ?? []) {
+          const k = JSON.stringify([reservation.root_id, objectId]);
+          if (!paid.has(k)) paid.set(k, { rootId: reservation.root_id, objectId, reservationId: reservation.id });
+        }
+        const delta = reservation.amount_micros - reservation.reserved_micros;
+        if (delta !== 0) {
+          const chainIds = JSON.parse(reservation.chain_json) as string[];
+          for (const id of chainIds) lockIds.add(id);
+          spends.push(this.sql.addSpend(chainIds, reservation.day, delta));
+        }
+      });
+      if (paid.size > 0) {
+        const rows = [...paid.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+        statements.push(this.sql.markPaidRows(rows));
+      }
+      if (lockIds.size > 0) statements.push(this.sql.lockKeys([...lockIds]));
+      statements.push(...spends, this.sql.lockAudit);
+      // (addSpend is two statements, so the audit rows' results are counted from the end)
+      const audits: number[] = [];
+      units.forEach((unit, i) => {
+        if (unit.kind === 'settle' && !claimedBy.has(i)) return;
+        audits.push(i);
+        statements.push(this.sql.insertAudit(auditEntryToRow(entries[i]!), canonicalTail(entries[i]!)));
+      });
+      statements.push('COMMIT');
+      results = await run(client, statements.join(';\n'));
+      const first = results.length - 1 - audits.length;
+      audits.forEach((i, j) => auditAt.set(i, first + j));
+    } catch (error) {
+      try {
+        // harmless (a warning) when no transaction is open
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      }
+      client.release(broken);
+      if (broken) throw error;
+      throw new GroupRolledBack(error);
+    }
+    // committed: from here on, every unit has its own outcome
+    try {
+      const unclaimed = units.flatMap((unit, i) => (unit.kind === 'settle' && !claimedBy.has(i) ? [unit.settlement.reservationId] : []));
+      const statuses = new Map<string, string>();
+      if (unclaimed.length > 0) {
+        try {
+          const { rows } = await client.query<{ id: string; status: string }>(this.sql.reservationStatuses, [unclaimed]);
+          for (const row of rows) statuses.set(row.id, row.status);
+        } catch (error) {
+          broken = error instanceof Error ? error : new Error(String(error));
+        }
+      }
+      return units.map((unit, i) => {
+        try {
+          const at = auditAt.get(i);
+          if (at === undefined) {
+            const id = (unit as { settlement: Settlement }).settlement.reservationId;
+            if (broken) throw broken;
+            const status = statuses.get(id);
+            throw new Error(status === undefined ? `no reservation ${id}` : `reservation ${id} is already ${status}`);
+          }
+          return { ok: true as const, value: this.checkedRecord(entries[i]!, results[at]!) };
+        } catch (error) {
+          return { ok: false as const, error };
+        }
+      });
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**
@@ -557,7 +781,11 @@ export class PostgresStore implements Store {
   private async appendAuditLast(client: pg.PoolClient, entry: AuditEntry, before: string[], begin: boolean): Promise<AuditRecord> {
     const statements = [...(begin ? ['BEGIN'] : []), ...before, this.sql.lockAudit, this.sql.insertAudit(auditEntryToRow(entry), canonicalTail(entry)), 'COMMIT'];
     const results = await run(client, statements.join(';\n'));
-    const inserted = results[results.length - 2]!.rows[0] as { seq: number; prev_hash: string; hash: string };
+    return this.checkedRecord(entry, results[results.length - 2]!);
+  }
+
+  private checkedRecord(entry: AuditEntry, result: pg.QueryResult): AuditRecord {
+    const inserted = result.rows[0] as { seq: number; prev_hash: string; hash: string };
     const record: AuditRecord = { ...entry, seq: inserted.seq, prevHash: inserted.prev_hash, hash: inserted.hash };
     // the database hashed the same text as auditHash; a difference would be a bug, made loud here
     if (auditHash(record.prevHash, entry) !== record.hash) {
