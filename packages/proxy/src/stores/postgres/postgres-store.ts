@@ -58,8 +58,9 @@ import {
   type Store,
   type VaultKeyRecord,
 } from '@keyleash/core';
-import { assertSafeMetadataField, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
+import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, spendGroupExpression } from '../sql-filters.ts';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './schema.ts';
 
 interface LockedKeyRow {
@@ -426,21 +427,9 @@ export class PostgresStore implements Store {
   }
 
   async listKeys(filter: KeyFilter = {}): Promise<VaultKeyRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    if (filter.rootId) add('root_id = ?', filter.rootId);
-    if (filter.vendor) add('vendor = ?', filter.vendor);
-    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
-      assertSafeMetadataField(field);
-      params.push(field, value);
-      where.push(`(metadata_json::jsonb ->> $${params.length - 1}) = $${params.length}`);
-    }
-    const sql = `SELECT * FROM ${this.sql.t('vault_keys')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id COLLATE "C"`;
-    const { rows } = await this.pool.query<KeyRow>(sql, params);
+    const where = keyFilterWhere(filter, POSTGRES_DIALECT);
+    const sql = `SELECT * FROM ${this.sql.t('vault_keys')} ${where.sql} ORDER BY created_at, id COLLATE "C"`;
+    const { rows } = await this.pool.query<KeyRow>(sql, where.params);
     return rows.map(rowToKey);
   }
 
@@ -834,23 +823,7 @@ export class PostgresStore implements Store {
 
   async spend(query: SpendQuery): Promise<SpendRow[]> {
     const params: unknown[] = [query.fromDay, query.toDay];
-    let group: string;
-    switch (query.groupBy.by) {
-      case 'vault_key':
-        group = 'r.key_id';
-        break;
-      case 'root':
-        group = 'r.root_id';
-        break;
-      case 'vendor':
-        group = 'k.vendor';
-        break;
-      case 'metadata':
-        assertSafeMetadataField(query.groupBy.field);
-        params.push(query.groupBy.field);
-        group = `(k.metadata_json::jsonb ->> $3)`;
-        break;
-    }
+    const group = spendGroupExpression(query.groupBy, POSTGRES_DIALECT, params);
     // ordered like SQLite: biggest first, then the group in byte order with null first
     const sql = `SELECT grp, micros, requests FROM (
         SELECT ${group} AS grp, SUM(r.amount_micros)::bigint AS micros, COUNT(*)::integer AS requests
@@ -862,26 +835,9 @@ export class PostgresStore implements Store {
   }
 
   async queryAudit(filter: AuditFilter): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
-    };
-    if (filter.vaultKeyId) add('vault_key_id = ?', filter.vaultKeyId);
-    if (filter.rootKeyId) add('root_key_id = ?', filter.rootKeyId);
-    if (filter.since !== undefined) add('at >= ?', filter.since);
-    if (filter.until !== undefined) add('at < ?', filter.until);
-    if (filter.decision) add('decision = ?', filter.decision);
-    if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq);
-    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
-      assertSafeMetadataField(field);
-      params.push(field, value);
-      where.push(`(metadata_json::jsonb ->> $${params.length - 1}) = $${params.length}`);
-    }
-    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? 100) || 100, 1), 10_000);
-    const sql = `SELECT * FROM ${this.sql.t('audit')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`;
-    const { rows } = await this.pool.query<AuditRow>(sql, params);
+    const where = auditFilterWhere(filter, POSTGRES_DIALECT);
+    const sql = `SELECT * FROM ${this.sql.t('audit')} ${where.sql} ORDER BY seq DESC LIMIT ${where.limit}`;
+    const { rows } = await this.pool.query<AuditRow>(sql, where.params);
     return rows.map(rowToAudit);
   }
 

@@ -24,7 +24,8 @@ import {
   type Store,
   type VaultKeyRecord,
 } from '@keyleash/core';
-import { assertSafeMetadataField, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { auditFilterWhere, keyFilterWhere, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SQLITE_MIGRATIONS } from './schema.ts';
 
@@ -184,23 +185,9 @@ export class SqliteStore implements Store {
   }
 
   async listKeys(filter: KeyFilter = {}): Promise<VaultKeyRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.rootId) {
-      where.push('root_id = ?');
-      params.push(filter.rootId);
-    }
-    if (filter.vendor) {
-      where.push('vendor = ?');
-      params.push(filter.vendor);
-    }
-    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
-      assertSafeMetadataField(field);
-      where.push(`json_extract(metadata_json, '$."${field}"') = ?`);
-      params.push(value);
-    }
-    const sql = `SELECT * FROM vault_keys ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`;
-    return (this.db.prepare(sql).all(...params) as KeyRow[]).map(rowToKey);
+    const where = keyFilterWhere(filter, SQLITE_DIALECT);
+    const sql = `SELECT * FROM vault_keys ${where.sql} ORDER BY created_at, id`;
+    return (this.db.prepare(sql).all(...where.params) as KeyRow[]).map(rowToKey);
   }
 
   async listSubtree(id: string): Promise<VaultKeyRecord[]> {
@@ -336,49 +323,19 @@ export class SqliteStore implements Store {
   }
 
   async spend(query: SpendQuery): Promise<SpendRow[]> {
-    let group: string;
-    switch (query.groupBy.by) {
-      case 'vault_key':
-        group = 'r.key_id';
-        break;
-      case 'root':
-        group = 'r.root_id';
-        break;
-      case 'vendor':
-        group = 'k.vendor';
-        break;
-      case 'metadata':
-        assertSafeMetadataField(query.groupBy.field);
-        group = `json_extract(k.metadata_json, '$."${query.groupBy.field}"')`;
-        break;
-    }
+    const params: unknown[] = [query.fromDay, query.toDay];
+    const group = spendGroupExpression(query.groupBy, SQLITE_DIALECT, params);
     const sql = `SELECT ${group} AS grp, SUM(r.amount_micros) AS micros, COUNT(*) AS requests
       FROM reservations r JOIN vault_keys k ON k.id = r.key_id
       WHERE r.day BETWEEN ? AND ? GROUP BY grp ORDER BY micros DESC, grp`;
-    const rows = this.db.prepare(sql).all(query.fromDay, query.toDay) as { grp: string | null; micros: number; requests: number }[];
+    const rows = this.db.prepare(sql).all(...params) as { grp: string | null; micros: number; requests: number }[];
     return rows.map((row) => ({ group: row.grp, micros: row.micros, requests: row.requests }));
   }
 
   async queryAudit(filter: AuditFilter): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      where.push(clause);
-      params.push(value);
-    };
-    if (filter.vaultKeyId) add('vault_key_id = ?', filter.vaultKeyId);
-    if (filter.rootKeyId) add('root_key_id = ?', filter.rootKeyId);
-    if (filter.since !== undefined) add('at >= ?', filter.since);
-    if (filter.until !== undefined) add('at < ?', filter.until);
-    if (filter.decision) add('decision = ?', filter.decision);
-    if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq);
-    for (const [field, value] of Object.entries(filter.metadata ?? {})) {
-      assertSafeMetadataField(field);
-      add(`json_extract(metadata_json, '$."${field}"') = ?`, value);
-    }
-    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${limit}`;
-    return (this.db.prepare(sql).all(...params) as AuditRow[]).map(rowToAudit);
+    const where = auditFilterWhere(filter, SQLITE_DIALECT);
+    const sql = `SELECT * FROM audit ${where.sql} ORDER BY seq DESC LIMIT ${where.limit}`;
+    return (this.db.prepare(sql).all(...where.params) as AuditRow[]).map(rowToAudit);
   }
 
   async auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
