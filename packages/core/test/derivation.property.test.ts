@@ -12,6 +12,7 @@ import { DEFAULT_MAX_KEY_DEPTH, deriveChildPolicy } from '../src/derivation.ts';
 import { anyPatternMatches, parseEndpointPattern, patternCovers, type EndpointPattern } from '../src/endpoint-pattern.ts';
 import { DeriveKeyRequest, type Policy } from '../src/policy.ts';
 import type { VaultKeyRecord } from '../src/vault-key-record.ts';
+import { keyRecord } from './key-record-fixture.ts';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -95,18 +96,7 @@ const parentPolicy: fc.Arbitrary<Policy> = fc.record({
 });
 
 function record(policy: Policy, parent?: VaultKeyRecord, overrides: Partial<VaultKeyRecord> = {}): VaultKeyRecord {
-  const id = `k${Math.random().toString(36).slice(2, 10)}`;
-  return {
-    id,
-    parentId: parent?.id ?? null,
-    rootId: parent?.rootId ?? id,
-    depth: parent ? parent.depth + 1 : 0,
-    secretHash: 'unused',
-    policy,
-    createdAt: NOW,
-    revokedAt: null,
-    ...overrides,
-  };
+  return keyRecord(policy, NOW, parent, overrides);
 }
 
 const usd = (m: number) => m / 1_000_000;

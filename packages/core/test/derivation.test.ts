@@ -7,6 +7,7 @@ import { checkAdmission, type ChainLinkState } from '../src/admission.ts';
 import { DEFAULT_MAX_KEY_DEPTH, deriveChildPolicy, type Derivation } from '../src/derivation.ts';
 import { DeriveKeyRequest, type Policy } from '../src/policy.ts';
 import type { VaultKeyRecord } from '../src/vault-key-record.ts';
+import { keyRecord } from './key-record-fixture.ts';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -24,20 +25,8 @@ const PARENT_POLICY: Policy = {
   stripeAccounts: ['acct_1', 'acct_2'],
 };
 
-let nextId = 0;
 function key(policy: Policy = PARENT_POLICY, parent?: VaultKeyRecord, overrides: Partial<VaultKeyRecord> = {}): VaultKeyRecord {
-  const id = `key${nextId++}`;
-  return {
-    id,
-    parentId: parent?.id ?? null,
-    rootId: parent?.rootId ?? id,
-    depth: parent ? parent.depth + 1 : 0,
-    secretHash: 'unused',
-    policy,
-    createdAt: NOW,
-    revokedAt: null,
-    ...overrides,
-  };
+  return keyRecord(policy, NOW, parent, overrides);
 }
 
 function derive(request: Record<string, unknown>, chain: VaultKeyRecord[] = [key()], maxDepth?: number): Derivation {
