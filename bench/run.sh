@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # pnpm bench: what keyleash costs per request, against the bare undici pass-through (the ceiling).
 #
-# Starts, on ephemeral ports: the shared reference upstream (Stripe-like POST /v1/payment_intents),
-# the shared bare undici pass-through, and `keyleash serve` (fresh SQLite file by default) pointed at
+# Starts, on ephemeral ports: the reference upstream (bench/harness) (Stripe-like POST /v1/payment_intents),
+# the bare undici pass-through, and `keyleash serve` (fresh SQLite file by default) pointed at
 # that upstream; issues an uncapped vault key (priced, reserved, settled and audited like any key,
-# but a run cannot exhaust it); then runs the shared harness ../shared/bench/proxy-overhead.sh twice
+# but a run cannot exhaust it); then runs the harness bench/harness/proxy-overhead.sh twice
 # with the same arguments (bare pass-through, then keyleash) and prints the comparison: keyleash's
 # req/s over the bare pass-through's at the largest conns, added p50/p99 at the smallest conns, and
 # proxy CPU us per request for both. Everything it starts is stopped on exit.
@@ -30,11 +30,11 @@
 #   BENCH_CPU_PROF=1        run keyleash under node --cpu-prof (profiles land in the output dir;
 #                           summarise one with node bench/lib/cpuprofile-top.mjs FILE)
 #   BENCH_OUT=DIR           keep logs, raw results and profiles in DIR (default: a temp dir, removed)
-#   KEYLEASH_SHARED_BENCH   the shared harness folder (default ../shared/bench beside this repo)
+#   KEYLEASH_BENCH_HARNESS  the harness folder (default bench/harness in this repo)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHARED=${KEYLEASH_SHARED_BENCH:-$REPO/../shared/bench}
+SHARED=${KEYLEASH_BENCH_HARNESS:-$REPO/bench/harness}
 case "${1:-}" in -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;; esac
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then DEF_DUR=5; DEF_ROUNDS=2; DEF_WARM=2; else DEF_DUR=10; DEF_ROUNDS=3; DEF_WARM=3; fi
@@ -51,7 +51,7 @@ SECRET=sk_test_51BenchREALSECRETabcdefghijklmnopqrstuvwxyz0123456789
 ADMIN_TOKEN=kla_bench_$(node -e "process.stdout.write(require('node:crypto').randomBytes(18).toString('base64url'))")
 
 die() { echo "bench: $*" >&2; exit 2; }
-[ -f "$SHARED/proxy-overhead.sh" ] || die "shared harness not found at $SHARED (set KEYLEASH_SHARED_BENCH)"
+[ -f "$SHARED/proxy-overhead.sh" ] || die "harness not found at $SHARED (set KEYLEASH_BENCH_HARNESS)"
 [ -d "$REPO/node_modules/undici" ] || die "undici is not installed in $REPO/node_modules: install the workspace first"
 [[ "$INSTANCES" =~ ^[1-9][0-9]*$ ]] || die "BENCH_INSTANCES must be a positive integer"
 [[ "$NKEYS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_KEYS must be a positive integer"
@@ -108,7 +108,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# the shared folder is read-only: run a copy, with the repo's undici beside it (ESM ignores NODE_PATH)
+# run a copy of the harness (it may be read-only), with the repo's undici beside it (ESM ignores NODE_PATH)
 H=$TMP/harness
 cp -R "$SHARED/." "$H"
 chmod -R u+w "$H"

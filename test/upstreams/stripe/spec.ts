@@ -83,7 +83,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
 
 export function specDir(): string {
-  return process.env.KEYLEASH_STRIPE_SPEC_DIR ?? path.resolve(repoRoot, '../shared/upstream-specs/stripe-openapi');
+  return process.env.KEYLEASH_STRIPE_SPEC_DIR ?? path.resolve(repoRoot, 'upstream-specs/stripe-openapi');
 }
 
 const cache = new Map<string, Promise<SpecIndex>>();

@@ -1,6 +1,6 @@
 /**
  * Prism (`@stoplight/prism-cli` 5.14.2) serving one of Twilio's OpenAPI specs from
- * ../shared/upstream-specs: it checks Basic auth is present, the account SID pattern and the
+ * upstream-specs/twilio-oai (copied into this repository): it checks Basic auth is present, the account SID pattern and the
  * request against the spec, and answers with the spec's static examples (price: null on creates).
  * About 3 s to start, so a test file starts each Prism it needs once.
  */
@@ -32,7 +32,7 @@ async function freePort(): Promise<number> {
 
 export async function startPrism(spec: keyof typeof TWILIO_SPECS): Promise<Prism> {
   const port = await freePort();
-  const specPath = resolve(REPO_ROOT, '../shared/upstream-specs/twilio-oai/json', TWILIO_SPECS[spec]);
+  const specPath = resolve(REPO_ROOT, 'upstream-specs/twilio-oai/json', TWILIO_SPECS[spec]);
   const child = spawn(join(REPO_ROOT, 'node_modules/.bin/prism'), ['mock', '-p', String(port), '-h', '127.0.0.1', specPath], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
