@@ -22,6 +22,21 @@ export interface AdmitRequest {
    * released (the vendor refused it and saved no result), the repeat is priced as a new request.
    */
   idempotencyKey?: string | undefined;
+  /**
+   * A step that can make an existing vendor object move money (confirm, capture, raising the
+   * amount of a PaymentIntent, …). The store adds to `amountMicros` what the object's ceiling
+   * exceeds what the key tree (the chain's root) already counted for that object, and counts the
+   * object at the larger of the two from now on: read and written in the same atomic operation as
+   * the reservation, so concurrent steps on one object are each counted exactly once.
+   */
+  object?: ObjectStep | undefined;
+}
+
+export interface ObjectStep {
+  /** the vendor object's id, e.g. a PaymentIntent id */
+  id: string;
+  /** what the object can move once this step has run, in micro-USD */
+  ceilingMicros: MicroUsd;
 }
 
 export type Admission =
@@ -40,15 +55,28 @@ export type SettlementKind =
 export interface Settlement {
   reservationId: string;
   kind: SettlementKind;
-  /** For 'settled': the amount the vendor's answer carries. Ignored for 'released' / 'kept'. */
+  /**
+   * For 'settled': the amount the vendor's answer carries. Ignored for 'released' / 'kept', and for
+   * a reservation with an object step (its amount was decided against the object at admission).
+   */
   actualMicros: MicroUsd;
   /**
-   * Vendor objects paid for under this key tree (e.g. a PaymentIntent id, a Twilio message SID),
-   * so a later confirm is not counted twice, and a later answer revealing the real price can
-   * correct this reservation (`reprice`). Remembered with this reservation's id; the first
-   * reservation to name an object keeps it.
+   * Vendor objects this request created under this key tree (e.g. a PaymentIntent id, a Twilio
+   * message SID), so a later step on the object counts only what exceeds what was counted, and a
+   * later answer revealing the real price can correct this reservation (`reprice`). Remembered with
+   * this reservation's id; the first reservation to name an object keeps it.
    */
   paidObjectIds?: readonly string[];
+  /**
+   * What the key tree counts for each of `paidObjectIds` from now on (at least; a larger count
+   * already recorded stays). Default: this reservation's final amount. An idempotent replay names
+   * what its first use counted for the object it created.
+   */
+  paidObjectMicros?: MicroUsd;
+  /**
+   * The audit row. For 'released', the store writes what stays counted into `settledMicros`
+   * (see `Store.settle`).
+   */
   audit: AuditEntry;
 }
 
@@ -136,16 +164,26 @@ export interface Store {
 
   /**
    * Checks, for every key in the chain: exists, not revoked, not expired, rate limit, daily cap,
-   * total cap; then reserves `amountMicros` against all of them. All or nothing.
+   * total cap; then reserves `amountMicros` (plus, with an object step, what the object's ceiling
+   * exceeds what the tree counted for it) against all of them. All or nothing.
    */
   admit(request: AdmitRequest): Promise<Admission>;
-  /** ends a reservation and appends its audit row, atomically */
+  /**
+   * Ends a reservation and appends its audit row, atomically. 'released' gives the reservation
+   * back, except for an object step: it gives back only the part of its increase that no other
+   * step of the same object (held, settled or kept) still relies on; the rest stays counted on the
+   * released reservation (never moved to another reservation, whose key was not checked for it),
+   * so the tree never counts an object below what a surviving step lets it move.
+   */
   settle(settlement: Settlement): Promise<AuditRecord>;
   /** appends an audit row for a request that was refused before any reservation */
   appendAudit(entry: AuditEntry): Promise<AuditRecord>;
 
-  /** was this vendor object already paid for within the key tree rooted at rootId? */
-  isObjectPaid(rootId: string, objectId: string): Promise<boolean>;
+  /**
+   * What the key tree rooted at rootId counts for a vendor object (micro-USD), or undefined when
+   * nothing was counted for it in that tree.
+   */
+  countedForObject(rootId: string, objectId: string): Promise<MicroUsd | undefined>;
   /**
    * Corrects the amount a settled reservation counts, from the object it paid for, and appends the
    * audit row of the correction: one atomic operation. The difference (either sign) goes to the

@@ -641,18 +641,23 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         expect([0, 5 * USD]).toContain(spent);
       });
 
-      it('remembers paid objects in the key tree only', async () => {
+      it('remembers what a created object counts, in its key tree only; the count only grows', async () => {
         const { root, leaf, admission } = await reserved(10 * USD);
         await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: 10 * USD, paidObjectIds: ['pi_123', 'ch_456'], audit: entry() });
-        expect(await ctx.store.isObjectPaid(root.id, 'pi_123')).toBe(true);
-        expect(await ctx.store.isObjectPaid(root.id, 'ch_456')).toBe(true);
-        expect(await ctx.store.isObjectPaid(root.id, 'pi_999')).toBe(false);
-        expect(await ctx.store.isObjectPaid(leaf.id, 'pi_123')).toBe(false);
+        expect(await ctx.store.countedForObject(root.id, 'pi_123')).toBe(10 * USD);
+        expect(await ctx.store.countedForObject(root.id, 'ch_456')).toBe(10 * USD);
+        expect(await ctx.store.countedForObject(root.id, 'pi_999')).toBeUndefined();
+        expect(await ctx.store.countedForObject(leaf.id, 'pi_123')).toBeUndefined();
         const other = await reserved(USD);
-        expect(await ctx.store.isObjectPaid(other.root.id, 'pi_123')).toBe(false);
-        // paid again in the same tree: no error
+        expect(await ctx.store.countedForObject(other.root.id, 'pi_123')).toBeUndefined();
+        // named again in the same tree for less: no error, the count stays
         const again = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: USD, now: NOW }));
         await ctx.store.settle({ reservationId: again.reservationId, kind: 'settled', actualMicros: USD, paidObjectIds: ['pi_123'], audit: entry() });
+        expect(await ctx.store.countedForObject(root.id, 'pi_123')).toBe(10 * USD);
+        // an idempotent replay (counted 0 itself) names what its first use counted
+        const replay = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: 0, now: NOW }));
+        await ctx.store.settle({ reservationId: replay.reservationId, kind: 'settled', actualMicros: 0, paidObjectIds: ['pi_replayed'], paidObjectMicros: 4 * USD, audit: entry() });
+        expect(await ctx.store.countedForObject(root.id, 'pi_replayed')).toBe(4 * USD);
       });
 
       it('reprices a paid object: the difference goes to the chain on the reservation day, with an audit row', async () => {
@@ -666,6 +671,7 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         const [row] = await ctx.store.queryAudit({ vaultKeyId: leaf.id, limit: 1 });
         expect(row).toEqual(result.audit);
         for (const key of [leaf, root]) expect(await spendOf(ctx.store, key, utcDay(yesterday))).toEqual({ dailyMicros: 7_250_000, totalMicros: 7_250_000 });
+        expect(await ctx.store.countedForObject(root.id, 'SM_1')).toBe(7_250_000);
         expect(await ctx.store.reprice({ rootId: root.id, objectId: 'SM_1', actualMicros: 7_250_000, audit: entry() })).toEqual({ kind: 'unchanged', reservationId: admission.reservationId });
         // down as well
         expect(await ctx.store.reprice({ rootId: root.id, objectId: 'SM_1', actualMicros: 1 * USD, audit: entry() })).toMatchObject({ kind: 'repriced', previousMicros: 7_250_000 });
@@ -709,6 +715,176 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         const [row] = await ctx.store.queryAudit({ vaultKeyId: leaf.id });
         expect(row).toEqual(record);
         expect(row).toMatchObject(audit);
+      });
+    });
+
+    describe('counting per object', () => {
+      const ctx = useStore(makeStore);
+
+      /** a key tree (root capped, one leaf) whose root has counted `counted` for a new object, created through it */
+      async function createdObject(counted: number, options: KeyOptions = {}) {
+        const root = makeKey(options);
+        const leaf = makeKey({ parent: root });
+        await insert(ctx.store, root, leaf);
+        const objectId = `pi_${generateVaultKey().id}`;
+        const created = ok(await ctx.store.admit({ keyChain: chainOf(leaf, root), amountMicros: counted, now: NOW }));
+        await ctx.store.settle({ reservationId: created.reservationId, kind: 'settled', actualMicros: counted, paidObjectIds: [objectId], audit: entry() });
+        return { root, leaf, chain: chainOf(leaf, root), objectId };
+      }
+
+      const step = (objectId: string, ceilingMicros: number) => ({ id: objectId, ceilingMicros });
+
+      it('a step pays what its ceiling exceeds the count; one at or below it pays nothing', async () => {
+        const { root, chain, objectId } = await createdObject(USD, { daily: 100 * USD });
+        const raised = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 50 * USD) }));
+        expect(raised).toMatchObject({ reservedMicros: 49 * USD, idempotentReplay: false });
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(50 * USD);
+        const lower = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 20 * USD) }));
+        expect(lower.reservedMicros).toBe(0);
+        const same = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 50 * USD) }));
+        expect(same.reservedMicros).toBe(0);
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(50 * USD);
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 50 * USD, totalMicros: 50 * USD });
+        // amountMicros is a cost besides the object's
+        const both = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 2 * USD, now: NOW, object: step(objectId, 51 * USD) }));
+        expect(both.reservedMicros).toBe(3 * USD);
+      });
+
+      it('an increase past a cap is refused with the increase as the requested amount, and nothing changes', async () => {
+        const { root, leaf, chain, objectId } = await createdObject(USD, { daily: 100 * USD });
+        expect(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 5000 * USD) })).toEqual({
+          ok: false,
+          refusal: { kind: 'daily_cap', keyId: root.id, capMicros: 100 * USD, spentMicros: USD, requestedMicros: 4999 * USD },
+        });
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(USD);
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: USD, totalMicros: USD });
+        // up to the cap exactly is fine
+        expect(ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 100 * USD) })).reservedMicros).toBe(99 * USD);
+      });
+
+      it('an object never counted in the tree is counted in full at its first step, per tree', async () => {
+        const { root, chain } = await createdObject(0, { daily: 100 * USD });
+        const first = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step('pi_outside', 30 * USD) }));
+        expect(first.reservedMicros).toBe(30 * USD);
+        expect(await ctx.store.countedForObject(root.id, 'pi_outside')).toBe(30 * USD);
+        const other = await createdObject(0);
+        const elsewhere = ok(await ctx.store.admit({ keyChain: other.chain, amountMicros: 0, now: NOW, object: step('pi_outside', 30 * USD) }));
+        expect(elsewhere.reservedMicros).toBe(30 * USD);
+      });
+
+      it('settled or kept, an object step keeps what it reserved whatever actualMicros says', async () => {
+        const { root, chain, objectId } = await createdObject(10 * USD);
+        const settled = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 15 * USD) }));
+        const record = await ctx.store.settle({ reservationId: settled.reservationId, kind: 'settled', actualMicros: 0, audit: entry({ settledMicros: 5 * USD }) });
+        expect(record.settledMicros).toBe(5 * USD);
+        const kept = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 18 * USD) }));
+        await ctx.store.settle({ reservationId: kept.reservationId, kind: 'kept', actualMicros: 0, audit: entry() });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 18 * USD, totalMicros: 18 * USD });
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(18 * USD);
+      });
+
+      it('a released step gives its increase back, to the chain and to the object, and its audit row says 0', async () => {
+        const { root, leaf, chain, objectId } = await createdObject(10 * USD);
+        const raised = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 30 * USD) }));
+        const record = await ctx.store.settle({ reservationId: raised.reservationId, kind: 'released', actualMicros: 0, audit: entry({ status: 400 }) });
+        expect(record.settledMicros).toBe(0);
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 10 * USD, totalMicros: 10 * USD });
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(10 * USD);
+        // the next step pays the increase again
+        expect(ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 30 * USD) })).reservedMicros).toBe(20 * USD);
+      });
+
+      it('a failing step and a succeeding one: the release keeps what the surviving step relies on', async () => {
+        const { root, chain, objectId } = await createdObject(10 * USD);
+        // A raises to 50 (pays 40); B, admitted while A is held, asks for 30 and pays nothing: it relies on A's count
+        const a = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 50 * USD) }));
+        const b = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 30 * USD) }));
+        expect([a.reservedMicros, b.reservedMicros]).toEqual([40 * USD, 0]);
+        // A fails: it gives back 20 (50 -> 30) and keeps 20, which B's 30 needs
+        const released = await ctx.store.settle({ reservationId: a.reservationId, kind: 'released', actualMicros: 0, audit: entry({ status: 400 }) });
+        expect(released.settledMicros).toBe(20 * USD);
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(30 * USD);
+        await ctx.store.settle({ reservationId: b.reservationId, kind: 'settled', actualMicros: 0, audit: entry() });
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 30 * USD, totalMicros: 30 * USD });
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(30 * USD);
+      });
+
+      it('when the step relied on fails first, the raising step still gives back everything once it fails too', async () => {
+        const { root, chain, objectId } = await createdObject(10 * USD);
+        const a = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 50 * USD) }));
+        const b = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 30 * USD) }));
+        await ctx.store.settle({ reservationId: b.reservationId, kind: 'released', actualMicros: 0, audit: entry({ status: 400 }) });
+        await ctx.store.settle({ reservationId: a.reservationId, kind: 'released', actualMicros: 0, audit: entry({ status: 400 }) });
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(10 * USD);
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 10 * USD, totalMicros: 10 * USD });
+      });
+
+      it('a repeated idempotency key on an object step is counted once', async () => {
+        const { root, chain, objectId } = await createdObject(10 * USD);
+        const first = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, idempotencyKey: 'raise-1', object: step(objectId, 25 * USD) }));
+        const again = ok(await ctx.store.admit({ keyChain: chain, amountMicros: 0, now: NOW, idempotencyKey: 'raise-1', object: step(objectId, 25 * USD) }));
+        expect([first.reservedMicros, again.reservedMicros, again.idempotentReplay]).toEqual([15 * USD, 0, true]);
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 25 * USD, totalMicros: 25 * USD });
+      });
+
+      it('20 concurrent steps to the same ceiling from four instances count the increase once', async () => {
+        const stores = await ctx.instances(4);
+        const { root, chain, objectId } = await createdObject(USD, { daily: 1000 * USD });
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => stores[i % 4]!.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, 500 * USD) })),
+        );
+        const reserved = results.map((r) => ok(r).reservedMicros);
+        expect(reserved.filter((m) => m > 0)).toEqual([499 * USD]);
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(500 * USD);
+        expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 500 * USD, totalMicros: 500 * USD });
+      });
+
+      it('concurrent increasing steps end with the count at the highest ceiling and the spend equal to it', async () => {
+        const stores = await ctx.instances(4);
+        const { root, leaf, chain, objectId } = await createdObject(10 * USD, { daily: 1000 * USD });
+        const ceilings = shuffled(Array.from({ length: 10 }, (_, i) => (i + 2) * 10 * USD));
+        const results = await Promise.all(ceilings.map((c, i) => stores[i % 4]!.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, c) })));
+        const admissions = results.map(ok);
+        await Promise.all(admissions.map((a, i) => stores[(i + 1) % 4]!.settle({ reservationId: a.reservationId, kind: 'settled', actualMicros: 0, audit: entry() })));
+        expect(admissions.reduce((sum, a) => sum + a.reservedMicros, 0)).toBe(100 * USD);
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(110 * USD);
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 110 * USD, totalMicros: 110 * USD });
+        await expectChainIntact(ctx.store);
+      });
+
+      it('concurrent steps never pass the cap: what is admitted is exactly the highest admitted ceiling', async () => {
+        const stores = await ctx.instances(4);
+        const { root, chain, objectId } = await createdObject(0, { daily: 100 * USD });
+        const ceilings = shuffled(Array.from({ length: 30 }, (_, i) => (i + 1) * 7 * USD), 7);
+        const results = await Promise.all(ceilings.map((c, i) => stores[i % 4]!.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, c) })));
+        const admittedCeilings = ceilings.filter((_, i) => results[i]!.ok);
+        const spent = (await spendOf(ctx.store, root)).dailyMicros;
+        expect(spent).toBeLessThanOrEqual(100 * USD);
+        expect(spent).toBe(Math.max(...admittedCeilings));
+        expect(await ctx.store.countedForObject(root.id, objectId)).toBe(spent);
+        for (const [i, r] of results.entries()) if (!r.ok) expect(r.refusal).toMatchObject({ kind: 'daily_cap', keyId: root.id });
+        expect(ceilings.filter((c, i) => !results[i]!.ok && c <= spent)).toEqual([]);
+      });
+
+      it('concurrent failing and succeeding steps from two instances: never counted below a surviving ceiling, never above the highest', async () => {
+        const peer = await ctx.peer();
+        const { root, leaf, chain, objectId } = await createdObject(5 * USD, { daily: 10_000 * USD });
+        const ceilings = shuffled(Array.from({ length: 24 }, (_, i) => (i + 1) * 10 * USD), 3);
+        const released = (i: number) => i % 3 === 0;
+        await Promise.all(
+          ceilings.map(async (c, i) => {
+            const store = i % 2 ? ctx.store : peer;
+            const admission = ok(await store.admit({ keyChain: chain, amountMicros: 0, now: NOW, object: step(objectId, c) }));
+            await store.settle({ reservationId: admission.reservationId, kind: released(i) ? 'released' : 'settled', actualMicros: 0, audit: entry() });
+          }),
+        );
+        const counted = (await ctx.store.countedForObject(root.id, objectId))!;
+        const surviving = Math.max(...ceilings.filter((_, i) => !released(i)));
+        expect(counted).toBeGreaterThanOrEqual(surviving);
+        expect(counted).toBeLessThanOrEqual(Math.max(...ceilings));
+        // the spend is the object's count: the create plus every step's kept part
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: counted, totalMicros: counted });
+        await expectChainIntact(ctx.store);
       });
     });
 

@@ -13,11 +13,16 @@
  *   means no overspend, whatever the interleaving of instances.
  * - `settle`: claim the reservation (`UPDATE … WHERE status = 'held'`, so it ends once), lock the
  *   chain in the same order when the amount changes, adjust the counters of the reservation's
- *   day, remember paid objects, then append the audit row: all one transaction.
+ *   day, count the objects it created, then append the audit row: all one transaction. A release
+ *   runs alone (`releaseAlone`): what it gives back depends on the other steps of its object.
+ * - object steps (`AdmitRequest.object`): the object's count is read and raised inside the
+ *   admission, under the root key's row lock that every admission of the tree takes, so steps on
+ *   one object are serial and each pays exactly what it raises.
  * - `revokeTree`: locks the subtree's rows in the same id order before updating them, so it
  *   cannot deadlock with admissions either; the next `admit` anywhere reads the revocation
  *   under the lock (nothing is cached).
- * - lock order overall: reservation row (settle, reprice) -> vault_keys rows by id -> audit lock.
+ * - lock order overall: reservation row (settle, reprice) -> vault_keys rows by id -> object count
+ *   rows (counted_objects) -> audit lock.
  * - within one instance, admissions of one key tree queue in this process first (they would
  *   serialise on the root's row anyway), so a hot tree has one waiter per instance in PostgreSQL.
  * - group commit: settlements and audit appends that arrive while the previous group is running
@@ -40,7 +45,9 @@ import {
   auditHash,
   checkAdmission,
   GENESIS_HASH,
+  objectIncrease,
   rateWindowStart,
+  releasedObjectGiveBack,
   utcDay,
   type Admission,
   type AdmitRequest,
@@ -72,6 +79,13 @@ interface LockedKeyRow {
   rate_limit_per_minute: number | null;
 }
 
+
+interface CountedObjectRow {
+  rootId: string;
+  objectId: string;
+  countedMicros: number;
+  reservationId: string;
+}
 
 interface ClaimedReservation {
   id: string;
@@ -193,7 +207,7 @@ export class PostgresStore implements Store {
       revoke: `UPDATE ${t('vault_keys')} SET revoked_at = $2 WHERE id = ANY($1::text[]) AND revoked_at IS NULL RETURNING id, depth, created_at`,
       reservationStatus: `SELECT status FROM ${t('reservations')} WHERE id = $1`,
       reservationStatuses: `SELECT id, status FROM ${t('reservations')} WHERE id = ANY($1::text[])`,
-      isPaid: `SELECT 1 FROM ${t('paid_objects')} WHERE root_id = $1 AND object_id = $2`,
+      countedFor: `SELECT counted_micros FROM ${t('counted_objects')} WHERE root_id = $1 AND object_id = $2`,
       keySpend: `SELECT c.id, d.micros AS daily, tot.micros AS total FROM unnest($1::text[]) AS c(id)
         LEFT JOIN ${t('key_daily_spend')} d ON d.key_id = c.id AND d.day = $2
         LEFT JOIN ${t('key_total_spend')} tot ON tot.key_id = c.id`,
@@ -225,29 +239,55 @@ export class PostgresStore implements Store {
         VALUES ${ids.map((id) => `(${lit(id)}, ${lit(windowStart)}, 1)`).join(', ')}
         ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + 1 ELSE 1 END,
           window_start = EXCLUDED.window_start`,
-      insertReservation: (r: { id: string; keyId: string; rootId: string; chain: readonly string[]; day: string; micros: number; now: number }) =>
-        `INSERT INTO ${t('reservations')} (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at)
-        VALUES (${lit(r.id)}, ${lit(r.keyId)}, ${lit(r.rootId)}, ${lit(JSON.stringify(r.chain))}, ${lit(r.day)}, ${lit(r.micros)}, ${lit(r.micros)}, 'held', ${lit(r.now)})`,
+      insertReservation: (r: {
+        id: string;
+        keyId: string;
+        rootId: string;
+        chain: readonly string[];
+        day: string;
+        micros: number;
+        now: number;
+        object: { id: string; ceilingMicros: number; micros: number } | undefined;
+      }) =>
+        `INSERT INTO ${t('reservations')} (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at,
+          object_id, object_ceiling_micros, object_micros)
+        VALUES (${lit(r.id)}, ${lit(r.keyId)}, ${lit(r.rootId)}, ${lit(JSON.stringify(r.chain))}, ${lit(r.day)}, ${lit(r.micros)}, ${lit(r.micros)}, 'held', ${lit(r.now)},
+          ${lit(r.object?.id ?? null)}, ${lit(r.object?.ceilingMicros ?? null)}, ${lit(r.object?.micros ?? 0)})`,
+      // an object's count, read under the root key's row lock (admit, release)
+      objectCount: (rootId: string, objectId: string) =>
+        `SELECT counted_micros FROM ${t('counted_objects')} WHERE root_id = ${lit(rootId)} AND object_id = ${lit(objectId)} FOR UPDATE`,
+      // the highest ceiling among the object's other steps that still stand (see releasedObjectGiveBack)
+      survivingCeiling: (rootId: string, objectId: string, reservationId: string) =>
+        `SELECT COALESCE(MAX(object_ceiling_micros), 0)::bigint AS ceiling FROM ${t('reservations')}
+        WHERE root_id = ${lit(rootId)} AND object_id = ${lit(objectId)} AND status <> 'released' AND id <> ${lit(reservationId)}`,
+      addToObject: (rootId: string, objectId: string, micros: number) =>
+        `UPDATE ${t('counted_objects')} SET counted_micros = counted_micros + ${lit(micros)} WHERE root_id = ${lit(rootId)} AND object_id = ${lit(objectId)}`,
       // written under the leaf's row lock, so two admissions of one key never race here; a key
       // whose first use was released points at the new reservation from now on
       rememberIdempotency: (keyId: string, idempotencyKey: string, reservationId: string) => `INSERT INTO ${t('idempotency')} (key_id, idempotency_key, reservation_id)
         VALUES (${lit(keyId)}, ${lit(idempotencyKey)}, ${lit(reservationId)})
         ON CONFLICT (key_id, idempotency_key) DO UPDATE SET reservation_id = EXCLUDED.reservation_id`,
+      // (an object step's amount was decided against its object at admission: settled keeps it;
+      // a release of one goes through releaseAlone, which claims with lockReservation instead)
       claimReservation: (id: string, kind: string, actualMicros: number, now: number) => `UPDATE ${t('reservations')} SET status = ${lit(kind)},
-          amount_micros = CASE ${lit(kind)} WHEN 'settled' THEN ${lit(actualMicros)}::bigint WHEN 'released' THEN 0 ELSE reserved_micros END,
+          amount_micros = CASE WHEN ${lit(kind)} = 'settled' AND object_id IS NULL THEN ${lit(actualMicros)}::bigint
+            WHEN ${lit(kind)} = 'released' THEN 0 ELSE reserved_micros END,
           settled_at = ${lit(now)}
         WHERE id = ${lit(id)} AND status = 'held'
         RETURNING id, chain_json, root_id, day, reserved_micros, amount_micros`,
-      // the first reservation to name an object keeps it
-      markPaid: (rootId: string, objectIds: readonly string[], reservationId: string) => `INSERT INTO ${t('paid_objects')} (root_id, object_id, reservation_id)
-        VALUES ${objectIds.map((objectId) => `(${lit(rootId)}, ${lit(objectId)}, ${lit(reservationId)})`).join(', ')}
-        ON CONFLICT DO NOTHING`,
-      markPaidRows: (rows: readonly { rootId: string; objectId: string; reservationId: string }[]) => `INSERT INTO ${t('paid_objects')} (root_id, object_id, reservation_id)
-        VALUES ${rows.map((row) => `(${lit(row.rootId)}, ${lit(row.objectId)}, ${lit(row.reservationId)})`).join(', ')}
-        ON CONFLICT DO NOTHING`,
+      // the first reservation to name an object keeps it; the count only grows here (one row per
+      // object per statement: callers merge duplicates)
+      countObjects: (rows: readonly CountedObjectRow[]) => `INSERT INTO ${t('counted_objects')} AS o (root_id, object_id, counted_micros, reservation_id)
+        VALUES ${rows.map((row) => `(${lit(row.rootId)}, ${lit(row.objectId)}, ${lit(row.countedMicros)}, ${lit(row.reservationId)})`).join(', ')}
+        ON CONFLICT (root_id, object_id) DO UPDATE SET counted_micros = GREATEST(o.counted_micros, EXCLUDED.counted_micros)`,
+      // a release claims its reservation with a row lock first: its amount depends on the object's other steps
+      lockReservation: (id: string) => `SELECT id, chain_json, root_id, day, reserved_micros, amount_micros, status, object_id, object_micros
+        FROM ${t('reservations')} WHERE id = ${lit(id)} FOR UPDATE`,
+      endReservation: (id: string, kind: string, micros: number, now: number) =>
+        `UPDATE ${t('reservations')} SET status = ${lit(kind)}, amount_micros = ${lit(micros)}, settled_at = ${lit(now)} WHERE id = ${lit(id)}`,
       // the reservation row lock serialises corrections of one object (and its settlement)
       lockPaidBy: (rootId: string, objectId: string) => `SELECT r.id, r.chain_json, r.day, r.amount_micros, r.status
-        FROM ${t('paid_objects')} p JOIN ${t('reservations')} r ON r.id = p.reservation_id
+        FROM ${t('counted_objects')} p JOIN ${t('reservations')} r ON r.id = p.reservation_id
         WHERE p.root_id = ${lit(rootId)} AND p.object_id = ${lit(objectId)} FOR UPDATE OF r`,
       setAmount: (id: string, micros: number) => `UPDATE ${t('reservations')} SET amount_micros = ${lit(micros)} WHERE id = ${lit(id)}`,
       // Serialises audit appends of every instance: a transaction-scoped advisory lock (released
@@ -491,9 +531,10 @@ export class PostgresStore implements Store {
       // Round trip 1: lock every key of the chain (ascending id: no deadlock; revocation is read
       // here, fresh), then read the counters in a new statement, whose snapshot sees every
       // earlier lock holder's commit.
-      const [, locked, daily, total, windows, idempotent] = await run(
+      const step = request.object;
+      const [, locked, daily, total, windows, idempotent, objectCount] = await run(
         client,
-        `BEGIN; ${this.sql.lockKeys(chainIds)}; ${this.sql.counters(chainIds, day, leafId, idempotencyKey)}`,
+        `BEGIN; ${this.sql.lockKeys(chainIds)}; ${this.sql.counters(chainIds, day, leafId, idempotencyKey)}${step ? `; ${this.sql.objectCount(rootId, step.id)}` : ''}`,
       );
       const keys = new Map((locked!.rows as LockedKeyRow[]).map((row) => [row.id, row]));
       const dailyMicros = new Map((daily!.rows as { key_id: string; micros: number }[]).map((row) => [row.key_id, row.micros]));
@@ -524,7 +565,10 @@ export class PostgresStore implements Store {
       // counted, and a larger amount pays the difference.
       const original = idempotent!.rows[0] as { status: string; amount_micros: number } | undefined;
       const replayOf = original && original.status !== 'released' ? original : undefined;
-      const amount = replayOf ? Math.max(0, request.amountMicros - replayOf.amount_micros) : request.amountMicros;
+      // an object step pays what its ceiling exceeds the tree's count for the object (read under the root's lock)
+      const counted = (objectCount?.rows[0] as { counted_micros: number } | undefined)?.counted_micros ?? 0;
+      const objectMicros = step ? objectIncrease(counted, step.ceilingMicros) : 0;
+      const amount = (replayOf ? Math.max(0, request.amountMicros - replayOf.amount_micros) : request.amountMicros) + objectMicros;
       // the shared rule
       const refusal = checkAdmission(chain, amount, request.now);
       if (refusal) {
@@ -537,7 +581,19 @@ export class PostgresStore implements Store {
       const limited = chain.filter((link) => link.rateLimitPerMinute !== null).map((link) => link.id);
       if (limited.length > 0) writes.push(this.sql.countRequests(limited, windowStart));
       if (amount > 0) writes.push(this.sql.addSpend(chainIds, day, amount));
-      writes.push(this.sql.insertReservation({ id: reservationId, keyId: leafId, rootId, chain: chainIds, day, micros: amount, now: request.now }));
+      writes.push(
+        this.sql.insertReservation({
+          id: reservationId,
+          keyId: leafId,
+          rootId,
+          chain: chainIds,
+          day,
+          micros: amount,
+          now: request.now,
+          object: step ? { id: step.id, ceilingMicros: step.ceilingMicros, micros: objectMicros } : undefined,
+        }),
+      );
+      if (step) writes.push(this.sql.countObjects([{ rootId, objectId: step.id, countedMicros: Math.max(counted, step.ceilingMicros), reservationId }]));
       if (idempotencyKey !== null && !replayOf) writes.push(this.sql.rememberIdempotency(leafId, idempotencyKey, reservationId));
       writes.push('COMMIT');
       await run(client, writes.join(';\n'));
@@ -560,15 +616,18 @@ export class PostgresStore implements Store {
         const status = existing.rows[0]?.status;
         throw new Error(status === undefined ? `no reservation ${settlement.reservationId}` : `reservation ${settlement.reservationId} is already ${status}`);
       }
-      // Round trip 2: the objects it paid for; when the amount changed, lock the chain (THE
-      // order) and adjust the counters of the reservation's own day; the audit row; COMMIT.
+      // Round trip 2: when the amount changed, lock the chain (THE order) and adjust the counters
+      // of the reservation's own day; the objects it created; the audit row; COMMIT.
       const before: string[] = [];
-      const paid = settlement.paidObjectIds ?? [];
-      if (paid.length > 0) before.push(this.sql.markPaid(reservation.root_id, paid, reservation.id));
       const delta = reservation.amount_micros - reservation.reserved_micros;
       if (delta !== 0) {
         const chainIds = JSON.parse(reservation.chain_json) as string[];
         before.push(this.sql.lockKeys(chainIds), this.sql.addSpend(chainIds, reservation.day, delta));
+      }
+      const paid = [...new Set(settlement.paidObjectIds ?? [])];
+      if (paid.length > 0) {
+        const countedMicros = settlement.paidObjectMicros ?? reservation.amount_micros;
+        before.push(this.sql.countObjects(paid.map((objectId) => ({ rootId: reservation.root_id, objectId, countedMicros, reservationId: reservation.id }))));
       }
       return this.appendAuditLast(client, settlement.audit, before, false);
     });
@@ -579,9 +638,51 @@ export class PostgresStore implements Store {
   }
 
   private runAlone(unit: AuditUnit): Promise<AuditRecord> {
-    return unit.kind === 'settle'
-      ? this.settleAlone(unit.settlement)
-      : this.withConnection((client) => this.appendAuditLast(client, unit.entry, [], true));
+    if (unit.kind === 'append') return this.withConnection((client) => this.appendAuditLast(client, unit.entry, [], true));
+    return unit.settlement.kind === 'released' ? this.releaseAlone(unit.settlement) : this.settleAlone(unit.settlement);
+  }
+
+  /**
+   * A release, alone in its transaction: how much it gives back depends on the other steps of its
+   * object (`releasedObjectGiveBack`), read under the root key's row lock like an admission.
+   * Round trip 1 locks the reservation row (lock order as everywhere: reservation -> keys ->
+   * object count -> audit); round trip 2 locks the chain's keys and reads the object's count and
+   * its surviving ceiling; round trip 3 writes, appends the audit row and commits.
+   */
+  private releaseAlone(settlement: Settlement): Promise<AuditRecord> {
+    return this.withConnection(async (client) => {
+      const [, found] = await run(client, `BEGIN; ${this.sql.lockReservation(settlement.reservationId)}`);
+      const reservation = found!.rows[0] as (ClaimedReservation & { status: string; object_id: string | null; object_micros: number }) | undefined;
+      if (!reservation || reservation.status !== 'held') {
+        await client.query('ROLLBACK');
+        throw new Error(reservation ? `reservation ${settlement.reservationId} is already ${reservation.status}` : `no reservation ${settlement.reservationId}`);
+      }
+      const chainIds = JSON.parse(reservation.chain_json) as string[];
+      const objectId = reservation.object_id;
+      let finalMicros = 0;
+      const before: string[] = [];
+      if (objectId !== null) {
+        const [, countRow, ceilingRow] = await run(
+          client,
+          `${this.sql.lockKeys(chainIds)}; ${this.sql.objectCount(reservation.root_id, objectId)}; ${this.sql.survivingCeiling(reservation.root_id, objectId, reservation.id)}`,
+        );
+        const counted = (countRow!.rows[0] as { counted_micros: number } | undefined)?.counted_micros ?? 0;
+        const surviving = (ceilingRow!.rows[0] as { ceiling: number }).ceiling;
+        finalMicros = reservation.object_micros - releasedObjectGiveBack(reservation.object_micros, counted, surviving);
+        if (finalMicros !== reservation.object_micros) before.push(this.sql.addToObject(reservation.root_id, objectId, finalMicros - reservation.object_micros));
+      } else {
+        before.push(this.sql.lockKeys(chainIds));
+      }
+      before.push(this.sql.endReservation(reservation.id, 'released', finalMicros, Date.now()));
+      const delta = finalMicros - reservation.reserved_micros;
+      if (delta !== 0) before.push(this.sql.addSpend(chainIds, reservation.day, delta));
+      const paid = [...new Set(settlement.paidObjectIds ?? [])];
+      if (paid.length > 0) {
+        const countedMicros = settlement.paidObjectMicros ?? finalMicros;
+        before.push(this.sql.countObjects(paid.map((id) => ({ rootId: reservation.root_id, objectId: id, countedMicros, reservationId: reservation.id }))));
+      }
+      return this.appendAuditLast(client, { ...settlement.audit, settledMicros: finalMicros }, before, false);
+    });
   }
 
   /**
@@ -589,9 +690,10 @@ export class PostgresStore implements Store {
    * advisory lock of the chain and holds it through COMMIT (and its WAL flush), so appends are
    * serial across all instances; a group pays that lock, and the flush, once for all its units.
    * Units queued while a group is in flight (or in one event-loop turn) form the next group: one
-   * transaction that claims their reservations (ascending id), records their paid objects, locks
-   * the union of their chains' keys (THE order, one statement), adjusts the counters, takes the
-   * audit lock and appends their rows in arrival order, then COMMIT. Nothing resolves before that
+   * transaction that claims their reservations (ascending id), locks the union of their chains'
+   * keys (THE order, one statement), adjusts the counters, counts the objects they created, takes
+   * the audit lock and appends their rows in arrival order, then COMMIT. Releases run alone, one
+   * after another (`releaseAlone`). Nothing resolves before that
    * COMMIT. Lock order is as for one settlement (reservation rows -> vault_keys by id -> audit
    * lock), so no deadlock. If the group's transaction fails in PostgreSQL (and rolls back, so
    * none of it happened), each unit runs again alone and fails or succeeds on its own; if the
@@ -624,7 +726,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async runAuditGroup(batch: PendingAudit[]): Promise<void> {
+  private async runAuditGroup(all: PendingAudit[]): Promise<void> {
+    // a release reads its object's other steps under the root key's lock: never part of a group
+    const releases = all.filter((pending) => pending.unit.kind === 'settle' && pending.unit.settlement.kind === 'released');
+    const batch = all.filter((pending) => !releases.includes(pending));
+    for (const release of releases) await this.runAlone(release.unit).then(release.resolve, release.reject);
+    if (batch.length === 0) return;
     if (batch.length === 1) {
       const only = batch[0]!;
       await this.runAlone(only.unit).then(only.resolve, only.reject);
@@ -678,19 +785,22 @@ export class PostgresStore implements Store {
           if (row) claimedBy.set(firstClaim.get(id)!, row);
         });
       }
-      // Round trip 2: paid objects (one statement, sorted; the first unit to name an object
-      // keeps it), the union of the chains' keys locked in THE order, the counters, the audit
-      // lock, the audit rows in arrival order, COMMIT.
+      // Round trip 2: the union of the chains' keys locked in THE order, the counters, the
+      // objects created (one statement, sorted; the first unit to name an object keeps it, the
+      // count is the largest), the audit lock, the audit rows in arrival order, COMMIT.
       const statements: string[] = begun ? [] : ['BEGIN'];
-      const paid = new Map<string, { rootId: string; objectId: string; reservationId: string }>();
+      const paid = new Map<string, CountedObjectRow>();
       const lockIds = new Set<string>();
       const spends: string[] = [];
       units.forEach((unit, i) => {
         const reservation = claimedBy.get(i);
         if (unit.kind !== 'settle' || !reservation) return;
+        const countedMicros = unit.settlement.paidObjectMicros ?? reservation.amount_micros;
         for (const objectId of unit.settlement.paidObjectIds ?? []) {
           const k = JSON.stringify([reservation.root_id, objectId]);
-          if (!paid.has(k)) paid.set(k, { rootId: reservation.root_id, objectId, reservationId: reservation.id });
+          const earlier = paid.get(k);
+          if (!earlier) paid.set(k, { rootId: reservation.root_id, objectId, countedMicros, reservationId: reservation.id });
+          else earlier.countedMicros = Math.max(earlier.countedMicros, countedMicros);
         }
         const delta = reservation.amount_micros - reservation.reserved_micros;
         if (delta !== 0) {
@@ -699,12 +809,14 @@ export class PostgresStore implements Store {
           spends.push(this.sql.addSpend(chainIds, reservation.day, delta));
         }
       });
+      if (lockIds.size > 0) statements.push(this.sql.lockKeys([...lockIds]));
+      statements.push(...spends);
+      // after the keys (an admission locks its keys, then its object's count)
       if (paid.size > 0) {
         const rows = [...paid.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
-        statements.push(this.sql.markPaidRows(rows));
+        statements.push(this.sql.countObjects(rows));
       }
-      if (lockIds.size > 0) statements.push(this.sql.lockKeys([...lockIds]));
-      statements.push(...spends, this.sql.lockAudit);
+      statements.push(this.sql.lockAudit);
       // (addSpend is two statements, so the audit rows' results are counted from the end)
       const audits: number[] = [];
       units.forEach((unit, i) => {
@@ -783,9 +895,9 @@ export class PostgresStore implements Store {
     return record;
   }
 
-  async isObjectPaid(rootId: string, objectId: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(this.sql.isPaid, [rootId, objectId]);
-    return (rowCount ?? 0) > 0;
+  async countedForObject(rootId: string, objectId: string): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ counted_micros: number }>(this.sql.countedFor, [rootId, objectId]);
+    return rows[0]?.counted_micros;
   }
 
   async reprice(request: Reprice): Promise<RepriceResult> {
@@ -803,6 +915,7 @@ export class PostgresStore implements Store {
         this.sql.lockKeys(chainIds),
         this.sql.addSpend(chainIds, paid.day, delta),
         this.sql.setAmount(paid.id, request.actualMicros),
+        this.sql.addToObject(request.rootId, request.objectId, delta),
       ], false);
       return { kind: 'repriced', reservationId: paid.id, previousMicros: paid.amount_micros, actualMicros: request.actualMicros, audit };
     });

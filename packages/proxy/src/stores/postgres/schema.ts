@@ -103,6 +103,38 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
       CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON ${s}.audit FOR EACH STATEMENT EXECUTE FUNCTION ${s}.audit_append_only();
     `,
   },
+  {
+    version: 2,
+    description: 'counting per object: counted_objects (amount per key tree and object) replaces paid_objects; object steps on reservations',
+    sql: (s) => `
+      -- What each key tree has counted for each vendor object (a PaymentIntent, a Charge, a Twilio
+      -- message), so a later step on the object (confirm, capture, a raised amount,
+      -- increment_authorization) counts only what exceeds it. Written only under the row lock of
+      -- the tree's root key (admit, release, reprice) or as a monotone GREATEST (a create's
+      -- settlement). reservation_id: the first reservation that named the object (reprice).
+      -- Objects remembered before this migration count what their paying reservation counted
+      -- (0 when unknown: the next step then counts the object in full, never less).
+      CREATE TABLE ${s}.counted_objects (
+        root_id TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        counted_micros BIGINT NOT NULL,
+        reservation_id TEXT,
+        PRIMARY KEY (root_id, object_id)
+      );
+      INSERT INTO ${s}.counted_objects (root_id, object_id, counted_micros, reservation_id)
+        SELECT p.root_id, p.object_id, COALESCE(r.amount_micros, 0), p.reservation_id
+        FROM ${s}.paid_objects p LEFT JOIN ${s}.reservations r ON r.id = p.reservation_id;
+      DROP TABLE ${s}.paid_objects;
+
+      -- The object step a reservation made: which object, the ceiling it set, and how much of the
+      -- reservation is that object's increase (what a release may give back).
+      ALTER TABLE ${s}.reservations
+        ADD COLUMN object_id TEXT,
+        ADD COLUMN object_ceiling_micros BIGINT,
+        ADD COLUMN object_micros BIGINT NOT NULL DEFAULT 0;
+      CREATE INDEX reservations_object ON ${s}.reservations (root_id, object_id) WHERE object_id IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));

@@ -138,4 +138,33 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
       ALTER TABLE paid_objects_v3 RENAME TO paid_objects;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Counting per object, not per request: what each key tree has counted for each vendor object
+      -- (a PaymentIntent, a Charge, a Twilio message), so a later step on the object (confirm,
+      -- capture, a raised amount, increment_authorization) counts only what exceeds it.
+      -- reservation_id: the first reservation that named the object (reprice corrects it).
+      -- Objects remembered before this migration count what their paying reservation counted
+      -- (0 when unknown: the next step then counts the object in full, never less).
+      CREATE TABLE counted_objects (
+        root_id TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        counted_micros INTEGER NOT NULL,
+        reservation_id TEXT,
+        PRIMARY KEY (root_id, object_id)
+      ) WITHOUT ROWID;
+      INSERT INTO counted_objects (root_id, object_id, counted_micros, reservation_id)
+        SELECT p.root_id, p.object_id, COALESCE(r.amount_micros, 0), p.reservation_id
+        FROM paid_objects p LEFT JOIN reservations r ON r.id = p.reservation_id;
+      DROP TABLE paid_objects;
+
+      -- The object step a reservation made: which object, the ceiling it set, and how much of the
+      -- reservation is that object's increase (what a release may give back).
+      ALTER TABLE reservations ADD COLUMN object_id TEXT;
+      ALTER TABLE reservations ADD COLUMN object_ceiling_micros INTEGER;
+      ALTER TABLE reservations ADD COLUMN object_micros INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX reservations_object ON reservations(root_id, object_id) WHERE object_id IS NOT NULL;
+    `,
+  },
 ];

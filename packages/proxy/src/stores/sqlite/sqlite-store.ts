@@ -6,7 +6,9 @@ import {
   auditHash,
   checkAdmission,
   GENESIS_HASH,
+  objectIncrease,
   rateWindowStart,
+  releasedObjectGiveBack,
   utcDay,
   type Admission,
   type AdmitRequest,
@@ -61,6 +63,8 @@ interface ReservationRow {
   reserved_micros: number;
   amount_micros: number;
   status: string;
+  object_id: string | null;
+  object_micros: number;
 }
 
 /**
@@ -117,15 +121,22 @@ export class SqliteStore implements Store {
       idempotencyHit: db.prepare('SELECT reservation_id FROM idempotency WHERE key_id = ? AND idempotency_key = ?'),
       rememberIdempotency: db.prepare(`INSERT INTO idempotency (key_id, idempotency_key, reservation_id) VALUES (?, ?, ?)
         ON CONFLICT (key_id, idempotency_key) DO UPDATE SET reservation_id = excluded.reservation_id`),
-      insertReservation: db.prepare(`INSERT INTO reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?)`),
-      getReservation: db.prepare('SELECT id, chain_json, root_id, day, reserved_micros, amount_micros, status FROM reservations WHERE id = ?'),
+      insertReservation: db.prepare(`INSERT INTO reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at,
+          object_id, object_ceiling_micros, object_micros)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?, ?)`),
+      getReservation: db.prepare(`SELECT id, chain_json, root_id, day, reserved_micros, amount_micros, status, object_id, object_micros
+        FROM reservations WHERE id = ?`),
       endReservation: db.prepare('UPDATE reservations SET status = ?, amount_micros = ?, settled_at = ? WHERE id = ?'),
-      markPaid: db.prepare('INSERT OR IGNORE INTO paid_objects (root_id, object_id, reservation_id) VALUES (?, ?, ?)'),
+      // the first reservation to name an object keeps it; the count only grows here
+      countObject: db.prepare(`INSERT INTO counted_objects (root_id, object_id, counted_micros, reservation_id) VALUES (?, ?, ?, ?)
+        ON CONFLICT (root_id, object_id) DO UPDATE SET counted_micros = MAX(counted_micros, excluded.counted_micros)`),
+      addToObject: db.prepare('UPDATE counted_objects SET counted_micros = counted_micros + ? WHERE root_id = ? AND object_id = ?'),
+      countedFor: db.prepare('SELECT counted_micros FROM counted_objects WHERE root_id = ? AND object_id = ?'),
+      survivingCeiling: db.prepare(`SELECT COALESCE(MAX(object_ceiling_micros), 0) AS ceiling FROM reservations
+        WHERE root_id = ? AND object_id = ? AND status <> 'released' AND id <> ?`),
       paidBy: db.prepare(`SELECT r.id, r.chain_json, r.day, r.amount_micros, r.status
-        FROM paid_objects p JOIN reservations r ON r.id = p.reservation_id WHERE p.root_id = ? AND p.object_id = ?`),
+        FROM counted_objects p JOIN reservations r ON r.id = p.reservation_id WHERE p.root_id = ? AND p.object_id = ?`),
       setAmount: db.prepare('UPDATE reservations SET amount_micros = ? WHERE id = ?'),
-      isPaid: db.prepare('SELECT 1 FROM paid_objects WHERE root_id = ? AND object_id = ?'),
       lastAudit: db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1'),
       insertAudit: db.prepare(`INSERT INTO audit (seq, at, vault_key_id, root_key_id, metadata_json, vendor, method, path, status, decision, reason,
           reserved_micros, settled_micros, upstream_request_id, idempotency_key, latency_ms, attribution_json, prev_hash, hash)
@@ -235,7 +246,11 @@ export class SqliteStore implements Store {
       // execute for real: it is not a replay. A real replay is free only up to what the first use
       // counted; a larger amount under the same key pays the difference.
       const replayOf = original && original.status !== 'released' ? original : undefined;
-      const amount = replayOf ? Math.max(0, request.amountMicros - replayOf.amount_micros) : request.amountMicros;
+      const rootId = request.keyChain[request.keyChain.length - 1]!;
+      const step = request.object;
+      const counted = step ? ((this.statements.countedFor.get(rootId, step.id) as { counted_micros: number } | undefined)?.counted_micros ?? 0) : 0;
+      const objectMicros = step ? objectIncrease(counted, step.ceilingMicros) : 0;
+      const amount = (replayOf ? Math.max(0, request.amountMicros - replayOf.amount_micros) : request.amountMicros) + objectMicros;
       const refusal = checkAdmission(chain, amount, request.now);
       if (refusal) return { ok: false, refusal };
 
@@ -247,8 +262,20 @@ export class SqliteStore implements Store {
           this.statements.addTotal.run(link.id, amount);
         }
       }
-      const rootId = request.keyChain[request.keyChain.length - 1]!;
-      this.statements.insertReservation.run(reservationId, leafId, rootId, JSON.stringify(request.keyChain), day, amount, amount, request.now);
+      this.statements.insertReservation.run(
+        reservationId,
+        leafId,
+        rootId,
+        JSON.stringify(request.keyChain),
+        day,
+        amount,
+        amount,
+        request.now,
+        step?.id ?? null,
+        step?.ceilingMicros ?? null,
+        objectMicros,
+      );
+      if (step) this.statements.countObject.run(rootId, step.id, Math.max(counted, step.ceilingMicros), reservationId);
       if (request.idempotencyKey && !replayOf) this.statements.rememberIdempotency.run(leafId, request.idempotencyKey, reservationId);
       return { ok: true, reservationId, reservedMicros: amount, idempotentReplay: replayOf !== undefined };
     });
@@ -259,8 +286,7 @@ export class SqliteStore implements Store {
       const reservation = this.statements.getReservation.get(settlement.reservationId) as ReservationRow | undefined;
       if (!reservation) throw new Error(`no reservation ${settlement.reservationId}`);
       if (reservation.status !== 'held') throw new Error(`reservation ${settlement.reservationId} is already ${reservation.status}`);
-      const finalMicros =
-        settlement.kind === 'settled' ? settlement.actualMicros : settlement.kind === 'released' ? 0 : reservation.reserved_micros;
+      const finalMicros = this.finalAmount(reservation, settlement);
       const delta = finalMicros - reservation.reserved_micros;
       if (delta !== 0) {
         for (const keyId of JSON.parse(reservation.chain_json) as string[]) {
@@ -268,10 +294,26 @@ export class SqliteStore implements Store {
           this.statements.addTotal.run(keyId, delta);
         }
       }
+      // a released object step gives back (from the object's count too) what no surviving step relies on
+      if (reservation.object_id !== null && settlement.kind === 'released' && finalMicros !== reservation.object_micros) {
+        this.statements.addToObject.run(finalMicros - reservation.object_micros, reservation.root_id, reservation.object_id);
+      }
       this.statements.endReservation.run(settlement.kind, finalMicros, Date.now(), reservation.id);
-      for (const objectId of settlement.paidObjectIds ?? []) this.statements.markPaid.run(reservation.root_id, objectId, reservation.id);
-      return this.appendAuditNow(settlement.audit);
+      for (const objectId of settlement.paidObjectIds ?? []) {
+        this.statements.countObject.run(reservation.root_id, objectId, settlement.paidObjectMicros ?? finalMicros, reservation.id);
+      }
+      return this.appendAuditNow(settlement.kind === 'released' ? { ...settlement.audit, settledMicros: finalMicros } : settlement.audit);
     });
+  }
+
+  /** What a reservation counts once ended (see `Store.settle`); read inside the settling transaction. */
+  private finalAmount(reservation: ReservationRow, settlement: Settlement): number {
+    if (settlement.kind === 'kept') return reservation.reserved_micros;
+    if (reservation.object_id === null) return settlement.kind === 'settled' ? settlement.actualMicros : 0;
+    if (settlement.kind === 'settled') return reservation.reserved_micros;
+    const counted = (this.statements.countedFor.get(reservation.root_id, reservation.object_id) as { counted_micros: number } | undefined)?.counted_micros ?? 0;
+    const surviving = (this.statements.survivingCeiling.get(reservation.root_id, reservation.object_id, reservation.id) as { ceiling: number }).ceiling;
+    return reservation.object_micros - releasedObjectGiveBack(reservation.object_micros, counted, surviving);
   }
 
   async appendAudit(entry: AuditEntry): Promise<AuditRecord> {
@@ -287,8 +329,8 @@ export class SqliteStore implements Store {
     return { ...entry, seq, prevHash, hash };
   }
 
-  async isObjectPaid(rootId: string, objectId: string): Promise<boolean> {
-    return this.statements.isPaid.get(rootId, objectId) !== undefined;
+  async countedForObject(rootId: string, objectId: string): Promise<number | undefined> {
+    return (this.statements.countedFor.get(rootId, objectId) as { counted_micros: number } | undefined)?.counted_micros;
   }
 
   async reprice(request: Reprice): Promise<RepriceResult> {
@@ -304,6 +346,7 @@ export class SqliteStore implements Store {
         this.statements.addTotal.run(keyId, delta);
       }
       this.statements.setAmount.run(request.actualMicros, paid.id);
+      this.statements.addToObject.run(delta, request.rootId, request.objectId);
       const audit = this.appendAuditNow({ ...request.audit, reservedMicros: paid.amount_micros, settledMicros: request.actualMicros });
       return { kind: 'repriced', reservationId: paid.id, previousMicros: paid.amount_micros, actualMicros: request.actualMicros, audit };
     }).immediate();

@@ -130,7 +130,7 @@ export class StripePricing {
     amountParam?: string,
   ): Promise<Pricing> {
     const id = route.segments[2]!;
-    if (await context.store.isObjectPaid(context.key.rootId, id)) {
+    if ((await context.store.countedForObject(context.key.rootId, id)) !== undefined) {
       return { kind: 'priced', label: `${resource} ${id} (already counted in this key tree)`, micros: 0 };
     }
     const found = await context.lookup({ method: 'GET', host: route.upstreamHost, path: `/v1/${resource}/${id}` });
