@@ -128,13 +128,19 @@ export class StripeState {
     const id = call.match.params[idParam.slice(1, -1)] ?? '';
     const action = tpl[3];
     const response = call.match.route.response;
-    // Sub-resources (/v1/customers/{customer}/tax_ids …) stay stateless.
-    if (tpl.length > 4 || (action !== undefined && (isParam(action) || response.kind !== 'object' || response.resource !== resource))) {
+    // Sub-resources (/v1/customers/{customer}/tax_ids …) stay stateless, except a charge's refunds.
+    const chargeRefunds = resource === 'charge' && action === 'refunds' && method === 'POST' && tpl.length === 4;
+    if (!chargeRefunds && (tpl.length > 4 || (action !== undefined && (isParam(action) || response.kind !== 'object' || response.resource !== resource)))) {
       return undefined;
     }
 
     const obj = this.get(resource, id);
     if (!obj) return stripeError(404, `No such ${resource}: '${id}'`, { code: 'resource_missing', param: idParam.slice(1, -1) });
+    // POST /v1/charges/{charge}/refunds creates a refund of that charge (answers with the refund)
+    if (resource === 'charge' && action === 'refunds' && method === 'POST' && tpl.length === 4) {
+      const { payment_intent: _ignored, ...rest } = call.input;
+      return this.createRefund({ ...rest, charge: obj.id });
+    }
     if (obj.deleted === true && !(method === 'GET' && action === undefined)) {
       return stripeError(404, `No such ${resource}: '${id}'`, { code: 'resource_missing', param: idParam.slice(1, -1) });
     }
@@ -146,6 +152,7 @@ export class StripeState {
         this.put(resource, tombstone);
         return { status: 200, body: tombstone };
       }
+      if (resource === 'payment_intent') return this.updatePaymentIntent(obj, call.input);
       overlay(obj, call.input);
       return { status: 200, body: obj };
     }
@@ -240,6 +247,7 @@ export class StripeState {
     if (key === 'payment_intent.confirm') return this.confirm(obj, input);
     if (key === 'payment_intent.capture') return this.capturePaymentIntent(obj, input);
     if (key === 'payment_intent.cancel') return this.cancelPaymentIntent(obj, input);
+    if (key === 'payment_intent.increment_authorization') return this.incrementAuthorization(obj, input);
     if (key === 'charge.capture') return this.captureCharge(obj, input);
     if (key === 'charge.refund') {
       // Legacy POST /v1/charges/{charge}/refund: refunds, then answers with the charge.
@@ -301,6 +309,42 @@ export class StripeState {
     Object.assign(pi, manual
       ? { status: 'requires_capture', amount_capturable: pi.amount, last_payment_error: null }
       : { status: 'succeeded', amount_received: pi.amount, last_payment_error: null });
+    return { status: 200, body: pi };
+  }
+
+  /**
+   * `amount` and `currency` may change only before the payment is authorised (Stripe: "You cannot
+   * update the amount of a PaymentIntent with status …"); a held authorisation grows with
+   * increment_authorization instead.
+   */
+  private updatePaymentIntent(pi: Obj, input: Obj): ApiResult {
+    if (typeof input.currency === 'string') input.currency = input.currency.toLowerCase();
+    if (input.amount !== undefined || input.currency !== undefined) {
+      const allowed = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
+      if (!allowed.includes(String(pi.status))) return unexpectedState(pi, 'update', allowed);
+      const bad = checkAmount(input.amount ?? pi.amount, input.currency ?? pi.currency, 'amount');
+      if (bad) return bad;
+    }
+    overlay(pi, input);
+    return { status: 200, body: pi };
+  }
+
+  /** `amount` is the new total; only a held (requires_capture) authorisation, and only upwards. */
+  private incrementAuthorization(pi: Obj, input: Obj): ApiResult {
+    if (pi.status !== 'requires_capture') return unexpectedState(pi, 'increment_authorization', ['requires_capture']);
+    const amount = int(input.amount);
+    if (amount <= int(pi.amount)) {
+      return stripeError(400, `The amount must be greater than the currently authorized amount (${int(pi.amount)}).`, {
+        code: 'parameter_invalid_integer',
+        param: 'amount',
+      });
+    }
+    const { amount: _a, ...rest } = input;
+    overlay(pi, rest);
+    const increase = amount - int(pi.amount);
+    Object.assign(pi, { amount, amount_capturable: int(pi.amount_capturable) + increase });
+    const charge = this.get('charge', String(pi.latest_charge));
+    if (charge) charge.amount = amount;
     return { status: 200, body: pi };
   }
 
@@ -551,7 +595,7 @@ function money(amount: number, currency: string): string {
 }
 
 function unexpectedState(pi: Obj, verb: string, allowed: string[]): ApiResult {
-  const past = ({ confirm: 'confirmed', capture: 'captured', cancel: 'canceled' } as Record<string, string>)[verb] ?? verb;
+  const past = ({ confirm: 'confirmed', capture: 'captured', cancel: 'canceled', update: 'updated', increment_authorization: 'incremented' } as Record<string, string>)[verb] ?? verb;
   return stripeError(
     400,
     `You cannot ${verb} this PaymentIntent because it has a status of ${String(pi.status)}. ` +

@@ -1,7 +1,10 @@
 import { formatUsd, microsToUsd, refusal, type AdmissionRefusal, type Refusal } from '@keyleash/core';
 
-/** The store's refusal, as a sentence a model can act on: what, the numbers, what to do. */
-export function describeAdmissionRefusal(refused: AdmissionRefusal, presentingKeyId: string): Refusal {
+/**
+ * The store's refusal, as a sentence a model can act on: what, the numbers, what to do. `label`:
+ * what the request was priced as, when that explains its cost (e.g. the increase of an object).
+ */
+export function describeAdmissionRefusal(refused: AdmissionRefusal, presentingKeyId: string, label?: string): Refusal {
   const whose = refused.keyId === presentingKeyId ? `vault key ${refused.keyId}` : `its ancestor key ${refused.keyId}`;
   switch (refused.kind) {
     case 'unknown_key':
@@ -23,7 +26,7 @@ export function describeAdmissionRefusal(refused: AdmissionRefusal, presentingKe
       const remaining = Math.max(refused.capMicros - refused.spentMicros, 0);
       return refusal(
         refused.kind === 'daily_cap' ? 'keyleash_daily_cap_reached' : 'keyleash_total_cap_reached',
-        `Refused: spend cap reached. This request costs ${formatUsd(refused.requestedMicros)}, but ${whose} has a ${which} cap of ${formatUsd(refused.capMicros)} and has spent ${formatUsd(refused.spentMicros)}${period} (${formatUsd(remaining)} left). Nothing was sent. Do not retry.`,
+        `Refused: spend cap reached. This request${label ? ` (${label})` : ''} costs ${formatUsd(refused.requestedMicros)}, but ${whose} has a ${which} cap of ${formatUsd(refused.capMicros)} and has spent ${formatUsd(refused.spentMicros)}${period} (${formatUsd(remaining)} left). Nothing was sent. Do not retry.`,
         {
           key_id: refused.keyId,
           cap_usd: microsToUsd(refused.capMicros),

@@ -177,15 +177,17 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
   const idempotencyKey = vendor.idempotencyKey(inbound);
   let admission;
+  // a step on an existing object: the store counts what it raises the object's ceiling by
+  const object = pricing.kind === 'priced' ? pricing.object : undefined;
   const reserveStarted = process.hrtime.bigint();
   try {
-    admission = await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey });
+    admission = await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey, object });
   } catch (error) {
     return storeUnavailable(deps, res, facts, error);
   } finally {
     deps.metrics.reservationSeconds.observe(Number(process.hrtime.bigint() - reserveStarted) / 1e9);
   }
-  if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id), key, key.id);
+  if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id, object && pricing.kind === 'priced' ? pricing.label : undefined), key, key.id);
 
   // 5. forward: the real secret in place of the vault key; nothing of keyleash's goes upstream
   // A replay's answer is read too: the object it names may have been created by this very request
@@ -235,6 +237,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   let body: Buffer | undefined;
   let settledMicros = kind === 'released' ? 0 : admission.reservedMicros;
   let paidObjectIds: string[] | undefined;
+  let paidObjectMicros: number | undefined;
   let revealed: RevealedPrice | undefined;
   const settles = settleFromBody && kind === 'settled';
   const reveals = revealsPrice !== undefined && status < 300;
@@ -253,6 +256,8 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
         // a replay was counted by its first use; it keeps only what it reserved (a larger amount's difference)
         settledMicros = admission.idempotentReplay ? admission.reservedMicros : settled.micros;
         paidObjectIds = settled.paidObjectIds;
+        // the object a replay names was counted by its first use, at the answer's amount
+        if (admission.idempotentReplay) paidObjectMicros = settled.micros;
       }
       if (reveals) revealed = revealsPrice(answer);
     }
@@ -271,7 +276,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   deps.metrics.spendMicros.inc({ vendor: vendor.name }, settledMicros);
 
   if (body) {
-    await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, ...(paidObjectIds ? { paidObjectIds } : {}), audit: { ...audit, latencyMs: elapsedMs(facts) } });
+    await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, ...(paidObjectIds ? { paidObjectIds, paidObjectMicros } : {}), audit: { ...audit, latencyMs: elapsedMs(facts) } });
     if (revealed) await repriceQuietly(deps, key, revealed, { ...audit, reason: 'price_revealed', latencyMs: elapsedMs(facts) });
     // a HEAD answer has no body but keeps the length the GET would have
     if (inbound.method !== 'HEAD') responseHeaders['content-length'] = String(body.length);

@@ -5,7 +5,7 @@
  * refusal looks in the vendor's own error shape.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { MicroUsd, Refusal, Store, VaultKeyRecord, VendorName } from '@keyleash/core';
+import type { MicroUsd, ObjectStep, Refusal, Store, VaultKeyRecord, VendorName } from '@keyleash/core';
 
 export interface InboundRequest {
   method: string;
@@ -65,9 +65,11 @@ export type Pricing =
   | { kind: 'free'; label: string; revealsPrice?: (answer: UpstreamAnswer) => RevealedPrice | undefined }
   /**
    * moves money and has a formula; `settle` reads the real amount from a 2xx answer;
-   * `upstreamBody` replaces the request body sent upstream (e.g. a call's cost bound, added by keyleash)
+   * `upstreamBody` replaces the request body sent upstream (e.g. a call's cost bound, added by keyleash);
+   * `object`: a step on an existing object (confirm, capture, a raised amount), which costs `micros`
+   * plus what the object's ceiling exceeds what the key tree already counted for it (`Store.admit`)
    */
-  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer }
+  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer; object?: ObjectStep }
   /** may move money but keyleash has no formula for it */
   | { kind: 'unpriced'; label: string }
   /** the request itself is unacceptable (ambiguous body, unknown currency, …) */
