@@ -5,7 +5,7 @@
  */
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FX_TABLE } from '../../packages/core/src/pricing/default-fx-table.ts';
+import { expectedMicros } from './expected-micros.ts';
 import { auditOf, directSdk, sdk, sdkError, spendMicros, useStripeStack } from './harness.ts';
 
 const stack = useStripeStack({ label: 'price' });
@@ -14,19 +14,6 @@ const PAYMENTS = ['POST /v1/payment_intents', 'POST /v1/payment_intents/*/confir
 
 async function issue(policy: Record<string, unknown> = {}) {
   return stack.api.issue({ vendor: 'stripe', daily_usd_cap: 1000, allowed_endpoints: PAYMENTS, expires_in: '1h', metadata: { role: 'pricing' }, ...policy });
-}
-
-/**
- * micro-USD of a Stripe amount, computed independently of keyleash: amount / 10^exponent major
- * units x the table's USD rate, rounded up to a whole micro-USD, all in exact integers.
- */
-function expectedMicros(amountMinor: number, currency: string, exponent: number): bigint {
-  const rate = DEFAULT_FX_TABLE.usd_per_unit[currency as keyof typeof DEFAULT_FX_TABLE.usd_per_unit];
-  const [whole, fraction = ''] = rate.split('.');
-  const rateScaled = BigInt(`${whole}${fraction}`); // rate x 10^fraction.length
-  const numerator = BigInt(amountMinor) * rateScaled * 1_000_000n;
-  const denominator = 10n ** BigInt(exponent + fraction.length);
-  return (numerator + denominator - 1n) / denominator;
 }
 
 describe('refund without an amount', () => {
