@@ -37,6 +37,29 @@ describe('fake Stripe upstream, driven by the official SDK', () => {
     expect(rec?.headers.authorization).toBe(`Bearer ${SECRET}`);
   });
 
+  it('updates amount and currency only before authorisation, then grows a held one with increment_authorization', async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 1000, currency: 'usd', capture_method: 'manual' });
+    expect(await stripe.paymentIntents.update(pi.id, { amount: 1500, currency: 'EUR' })).toMatchObject({ amount: 1500, currency: 'eur' });
+    await stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_visa' });
+    const late = await stripe.paymentIntents.update(pi.id, { amount: 9000 }).catch((e: unknown) => e);
+    expect(late).toMatchObject({ code: 'payment_intent_unexpected_state', statusCode: 400 });
+    expect(await stripe.paymentIntents.update(pi.id, { description: 'metadata-like fields stay updatable' })).toMatchObject({ amount: 1500 });
+
+    const down = await stripe.paymentIntents.incrementAuthorization(pi.id, { amount: 1500 }).catch((e: unknown) => e);
+    expect(down).toMatchObject({ code: 'parameter_invalid_integer', param: 'amount' });
+    expect(await stripe.paymentIntents.incrementAuthorization(pi.id, { amount: 2500 })).toMatchObject({ amount: 2500, amount_capturable: 2500 });
+    const partial = await stripe.paymentIntents.capture(pi.id, { amount_to_capture: 1000 });
+    expect(partial).toMatchObject({ status: 'succeeded', amount_received: 1000 });
+    const after = await stripe.paymentIntents.incrementAuthorization(pi.id, { amount: 3000 }).catch((e: unknown) => e);
+    expect(after).toMatchObject({ code: 'payment_intent_unexpected_state' });
+    // a charge's refunds: what was captured, by the legacy paths too
+    const charge = String(partial.latest_charge);
+    const refund = (await stripe.rawRequest('POST', `/v1/charges/${charge}/refunds`, { amount: 400 })) as unknown as Record<string, unknown>;
+    expect(refund).toMatchObject({ object: 'refund', amount: 400, charge });
+    const legacy = (await stripe.rawRequest('POST', `/v1/charges/${charge}/refund`, {})) as unknown as Record<string, unknown>;
+    expect(legacy).toMatchObject({ object: 'charge', amount_refunded: 1000, refunded: true });
+  });
+
   it('confirms into a succeeded PaymentIntent with a stored charge', async () => {
     const pi = await stripe.paymentIntents.create({ amount: 1500, currency: 'eur' });
     const done = await stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_visa' });
