@@ -68,8 +68,11 @@ export type Pricing =
    * `upstreamBody` replaces the request body sent upstream (e.g. a call's cost bound, added by keyleash)
    */
   | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer }
-  /** may move money but keyleash has no formula for it */
-  | { kind: 'unpriced'; label: string }
+  /**
+   * may move money but keyleash has no formula for it; `policyPattern` is the `unpriced` policy
+   * entry that would cover it (e.g. `POST /v1/customers/*`), named in the refusal
+   */
+  | { kind: 'unpriced'; label: string; policyPattern?: string }
   /** the request itself is unacceptable (ambiguous body, unknown currency, …) */
   | { kind: 'refused'; refusal: Refusal };
 
