@@ -253,6 +253,16 @@ describe('classification of single requests', () => {
     expect(pricing.kind === 'refused' && pricing.refusal.message).toContain('"email"');
   });
 
+  it('refuses a parameter name other parsers may read as a money parameter', async () => {
+    for (const trick of ['balance]=-500000', '[balance]=-500000', ']balance=-500000', 'a[b]balance=-500000', 'email=x;balance=-500000', '%20balance=-500000']) {
+      for (const request of [requestFor('POST /v1/customers/{customer}', trick), requestFor('POST /v1/customers/{customer}', '', trick)]) {
+        const pricing = await price(request);
+        expect(pricing.kind, trick).toBe('refused');
+        expect(pricing.kind === 'refused' && pricing.refusal.code).toBe('keyleash_ambiguous_request');
+      }
+    }
+  });
+
   it('refuses more parameters than are read rather than dropping the rest unseen', async () => {
     const padding = Array.from({ length: 2100 }, (_, i) => `metadata[k${i}]=v`).join('&');
     const pricing = await price(requestFor('POST /v1/customers/{customer}', `${padding}&balance=-500000`));

@@ -23,7 +23,35 @@ export function parseStripeForm(headers: IncomingHttpHeaders, body: Buffer): For
 // Past a limit qs would silently drop or reshape parameters (a 2,001st `amount` unseen); it throws instead.
 const QS_OPTIONS = { depth: 20, parameterLimit: 2000, arrayLimit: 1000, allowPrototypes: false, strictDepth: true, throwOnLimitExceeded: true } as const;
 
+/**
+ * `name`, `name[key]`, `name[]`, `name[a][0][b]`: the only spellings every parser reads alike.
+ * Anything else (`balance]`, `[balance]`, `a[b]c`, ` balance`) is read differently by different
+ * parsers (Rack reads `balance]` as `balance`, qs as another name), so it is refused, not guessed.
+ */
+const CANONICAL_KEY = /^[^[\]\s\x00-\x1f\x7f]+(\[[^[\]]*\])*$/;
+
+function nonCanonicalKey(text: string): string | undefined {
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const rawKey = pair.split('=', 1)[0]!.replaceAll('+', ' ');
+    let key: string;
+    try {
+      key = decodeURIComponent(rawKey);
+    } catch {
+      return rawKey;
+    }
+    if (!CANONICAL_KEY.test(key)) return key;
+  }
+  return undefined;
+}
+
 function parseForm(text: string): FormParse {
+  // some parsers (Rack 2) also split on ";": `email=x;balance=-1` would be two parameters there, one here
+  if (text.includes(';')) return { ok: false, reason: 'the parameters contain an unencoded ";"; encode it as %3B' };
+  const odd = nonCanonicalKey(text);
+  if (odd !== undefined) {
+    return { ok: false, reason: `parameter name ${JSON.stringify(odd.slice(0, 60))} is not of the form name or name[key][…]; Stripe's parser may read it as another parameter` };
+  }
   try {
     return { ok: true, params: qs.parse(text, QS_OPTIONS) as FormParams };
   } catch (error) {
