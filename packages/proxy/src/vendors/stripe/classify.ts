@@ -3,12 +3,13 @@
  * table (operations.ts): free, unpriced, or priced indirectly. The request's parameters are read
  * the way Stripe reads them, body and query string merged.
  */
-import { refusal, type FxTable } from '@keyleash/core';
+import type { FxTable } from '@keyleash/core';
 import type { InboundRequest, Pricing, PricingContext, VendorRoute } from '../vendor.ts';
 import { parseRequestParams, type FormParams } from './form-body.ts';
 import { createIndirectPricers } from './indirect-pricing.ts';
 import { findMoneyParams, waiverCovers, type FoundMoneyParam } from './money-params.ts';
 import { findStripeOperation, type StripeOperation } from './operation-index.ts';
+import { ambiguous } from './pricing-refusals.ts';
 
 /** Stripe's one upload (multipart): its body is a file, and the spec gives it no money parameter. */
 const UPLOADS = new Set(['POST /v1/files']);
@@ -47,9 +48,7 @@ export function createTableClassifier(fx: () => FxTable) {
     }
     const upload = UPLOADS.has(operation.name) && isMultipart(request);
     const parsed = upload ? parseRequestParams({}, Buffer.alloc(0), request.rawQuery) : parseRequestParams(request.headers, request.body, request.rawQuery);
-    if (!parsed.ok) {
-      return { kind: 'refused', refusal: refusal('keyleash_ambiguous_request', `Refused: ${parsed.reason}. Nothing was sent to Stripe; fix the request before retrying.`) };
-    }
+    if (!parsed.ok) return ambiguous(parsed.reason);
     const classification = operation.classification;
     switch (classification.kind) {
       case 'free':

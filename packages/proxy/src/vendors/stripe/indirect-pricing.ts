@@ -8,27 +8,17 @@
  * given away; a reversal or top-up moves money as surely as a payout does). Nothing here settles
  * from Stripe's answer: the amount is fixed before the call, so the reservation is the cost.
  */
-import { minorAmountToMicros, refusal, type FxTable } from '@keyleash/core';
+import { minorAmountToMicros, type FxTable } from '@keyleash/core';
 import type { InboundRequest, Pricing, PricingContext, VendorRoute } from '../vendor.ts';
 import { integerParam, scalarParam, signedIntegerParam, type FormParams, type IntegerParam } from './form-body.ts';
 import type { IndirectPricerName } from './operation-kinds.ts';
+import { ambiguous, lookupFailed } from './pricing-refusals.ts';
 
 export type IndirectPricer = (params: FormParams, request: InboundRequest, route: VendorRoute, context: PricingContext) => Promise<Pricing>;
 
 interface Money {
   amount: number;
   currency: string;
-}
-
-function ambiguous(reason: string): Pricing {
-  return { kind: 'refused', refusal: refusal('keyleash_ambiguous_request', `Refused: ${reason}. Nothing was sent to Stripe; fix the request before retrying.`) };
-}
-
-function lookupFailed(what: string, status: number): Pricing {
-  return {
-    kind: 'refused',
-    refusal: refusal('keyleash_ambiguous_request', `Refused: keyleash could not look up ${what} to price this request (Stripe answered ${status}). Nothing was sent; check the id.`),
-  };
 }
 
 /** the whole-number fields of a looked-up object, or undefined when one is missing */
