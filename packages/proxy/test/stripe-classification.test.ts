@@ -246,6 +246,21 @@ describe('classification of single requests', () => {
     expect(nested.kind === 'unpriced' && nested.label).toContain('"source_order[items][0][amount]"');
   });
 
+  it('refuses a free operation sent with a trigger parameter that is not named like money', async () => {
+    const pricing = await price(requestFor('POST /v1/customers/{customer}', '', 'cash_balance[settings][reconciliation_mode]=automatic'));
+    expect(pricing.kind).toBe('unpriced');
+    expect(pricing.kind === 'unpriced' && pricing.label).toContain('"cash_balance"');
+  });
+
+  it('lists triggers only the spec gives the operation', () => {
+    for (const [name, entry] of Object.entries(STRIPE_OPERATIONS)) {
+      if (entry.kind !== 'free') continue;
+      const [method, template] = name.split(' ') as [string, string];
+      const schema = deref(spec.paths[template]![method.toLowerCase()]!.requestBody?.content?.['application/x-www-form-urlencoded']?.schema);
+      for (const trigger of Object.keys(entry.triggers)) expect(Object.keys(schema?.properties ?? {}), `${name} trigger ${trigger}`).toContain(trigger);
+    }
+  });
+
   it('refuses a parameter named both in the body and in the query string', async () => {
     const pricing = await price(requestFor('POST /v1/customers/{customer}', 'email=a%40b.c', 'email=c%40d.e'));
     expect(pricing.kind).toBe('refused');

@@ -25,8 +25,13 @@ export function unwaivedMoneyParams(operation: StripeOperation, params: FormPara
   return findMoneyParams(params).filter((found) => !waivers.some((waiver) => waiverCovers(waiver, found.keys)));
 }
 
-/** A free operation's verdict for these parameters: free, or unpriced because of a money parameter. */
+/** A free operation's verdict for these parameters: free, or unpriced because of a money parameter or a trigger. */
 export function classifyFreeRequest(operation: StripeOperation, params: FormParams, label: string): Pricing {
+  const classification = operation.classification;
+  const trigger = classification.kind === 'free' ? Object.entries(classification.triggers).find(([name]) => Object.hasOwn(params, name)) : undefined;
+  if (trigger) {
+    return { kind: 'unpriced', label: `${label} with the parameter "${trigger[0]}" (free only without it: ${trigger[1]})`, policyPattern: operation.pattern };
+  }
   const money = unwaivedMoneyParams(operation, params);
   if (money.length === 0) return { kind: 'free', label };
   const names = money.map((found) => `"${found.path.slice(0, 80)}"`).join(', ');

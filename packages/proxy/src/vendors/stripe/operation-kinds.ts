@@ -21,9 +21,10 @@ export type OperationClass =
   /**
    * moves no money by itself; free only without a money parameter (`amount`, `balance`, …),
    * except those listed in `waive` (a path pattern, `[*]` = any key or index, or `*` = every
-   * money parameter of the operation) with the reason it provably moves nothing
+   * money parameter of the operation) with the reason it provably moves nothing, and without a
+   * parameter listed in `triggers` (not named like money, but makes money move), with why
    */
-  | { kind: 'free'; why: string; waive: Readonly<Record<string, string>> }
+  | { kind: 'free'; why: string; waive: Readonly<Record<string, string>>; triggers: Readonly<Record<string, string>> }
   /** can move money and has no formula: refused under a capped key unless the policy says how to count it */
   | { kind: 'unpriced'; why: string };
 
@@ -33,8 +34,8 @@ export function indirect(pricer: IndirectPricerName): OperationClass {
   return { kind: 'indirect', pricer };
 }
 
-export function free(why: string, waive: Readonly<Record<string, string>> = {}): OperationClass {
-  return { kind: 'free', why, waive };
+export function free(why: string, waive: Readonly<Record<string, string>> = {}, triggers: Readonly<Record<string, string>> = {}): OperationClass {
+  return { kind: 'free', why, waive, triggers };
 }
 
 export function unpriced(why: string): OperationClass {

@@ -9,7 +9,8 @@
  * - *free* only when the operation provably moves no money: it manages objects, settings or
  *   documents, or undoes a pending movement (cancel). A free operation sent with a money
  *   parameter (`amount`, `balance`, `unit_amount`, … at any depth, body or query) becomes unpriced,
- *   unless the parameter is waived below with the reason it moves nothing.
+ *   unless the parameter is waived below with the reason it moves nothing; so does one sent with
+ *   a parameter listed as a trigger (not named like money, but makes money move).
  * - *unpriced* when the call can make money move now or later without a formula here: charging a
  *   customer (subscriptions, invoices, sessions and links a customer pays through), sending money
  *   out (issuing, refunds on a reader), or conceding money (closing a dispute).
@@ -23,6 +24,7 @@ const MICRODEPOSITS = 'the micro-deposit amounts the customer read off a stateme
 const MANDATE = 'the ceiling of a mandate; money moves only through a later PaymentIntent, which is priced';
 const SUBSCRIPTION = 'creates or changes a subscription, which invoices and charges the customer (prorations, invoice_now, payment_behavior)';
 const TEST_MONEY = 'simulates money movement in test mode';
+const RECONCILIATION = 'automatic reconciliation applies the customer’s cash balance to open invoices and payments';
 
 export const STRIPE_OPERATIONS: Readonly<Record<string, OperationClass>> = {
   // Connect accounts and their onboarding
@@ -119,9 +121,9 @@ export const STRIPE_OPERATIONS: Readonly<Record<string, OperationClass>> = {
   'POST /v1/credit_notes/{id}/void': unpriced('puts the credited amount back on what the customer owes'),
 
   // Customers and what hangs off them
-  'POST /v1/customers': free('creates a customer', { 'invoice_settings[rendering_options][amount_tax_display]': DISPLAY }),
+  'POST /v1/customers': free('creates a customer', { 'invoice_settings[rendering_options][amount_tax_display]': DISPLAY }, { cash_balance: RECONCILIATION }),
   'DELETE /v1/customers/{customer}': free('deletes a customer'),
-  'POST /v1/customers/{customer}': free('updates a customer', { 'invoice_settings[rendering_options][amount_tax_display]': DISPLAY }),
+  'POST /v1/customers/{customer}': free('updates a customer', { 'invoice_settings[rendering_options][amount_tax_display]': DISPLAY }, { cash_balance: RECONCILIATION }),
   'POST /v1/customers/{customer}/balance_transactions': indirect('customer_balance_transaction'),
   'POST /v1/customers/{customer}/balance_transactions/{transaction}': free('updates a balance transaction’s description or metadata'),
   'POST /v1/customers/{customer}/bank_accounts': free('adds a payment source'),
@@ -131,7 +133,7 @@ export const STRIPE_OPERATIONS: Readonly<Record<string, OperationClass>> = {
   'POST /v1/customers/{customer}/cards': free('adds a payment source'),
   'DELETE /v1/customers/{customer}/cards/{id}': free('removes a payment source'),
   'POST /v1/customers/{customer}/cards/{id}': free('updates a payment source'),
-  'POST /v1/customers/{customer}/cash_balance': unpriced('automatic reconciliation applies the customer’s cash balance to open payments'),
+  'POST /v1/customers/{customer}/cash_balance': unpriced(RECONCILIATION),
   'DELETE /v1/customers/{customer}/discount': unpriced('removing a discount raises what the customer is charged next'),
   'POST /v1/customers/{customer}/funding_instructions': free('shows bank-transfer instructions'),
   'POST /v1/customers/{customer}/sources': free('adds a payment source'),
