@@ -110,30 +110,32 @@ describe('refusals raise in the SDK and reach no upstream', () => {
   });
 
   it('an unpriced money-moving endpoint under a capped key raises keyleash_unpriced_endpoint', async () => {
-    const key = await issue({ allowed_endpoints: ['POST /v1/subscriptions', 'POST /v1/invoices/*/pay'] });
+    const key = await issue({ allowed_endpoints: ['POST /v1/subscriptions', 'POST /v1/invoices/*/send'] });
     const stripe = sdk(stack.keyleash.url, key.vault_key);
     const subscription = await refusedWithoutUpstream(() => stripe.subscriptions.create({ customer: 'cus_123', items: [{ price: 'price_123' }] }));
     expect(subscription).toBeInstanceOf(Stripe.errors.StripePermissionError);
     expect(subscription.code).toBe('keyleash_unpriced_endpoint');
-    const pay = await refusedWithoutUpstream(() => stripe.invoices.pay('in_1Unpriced'));
-    expect(pay).toBeInstanceOf(Stripe.errors.StripePermissionError);
-    expect(pay.code).toBe('keyleash_unpriced_endpoint');
-    expect(pay.message).toContain('unpriced');
+    const send = await refusedWithoutUpstream(() => stripe.invoices.sendInvoice('in_1Unpriced'));
+    expect(send).toBeInstanceOf(Stripe.errors.StripePermissionError);
+    expect(send.code).toBe('keyleash_unpriced_endpoint');
+    expect(send.message).toContain('asks the customer to pay the invoice');
+    // what to do: the exact policy entry that would allow it
+    expect(send.message).toContain('"unpriced": {"POST /v1/invoices/*/send":"free"}');
   });
 
   it('an unpriced endpoint the policy declares free is forwarded and costs nothing', async () => {
-    const key = await issue({ allowed_endpoints: ['POST /v1/invoices/*/pay'], unpriced: { 'POST /v1/invoices/*/pay': 'free' } });
+    const key = await issue({ allowed_endpoints: ['POST /v1/invoices/*/send'], unpriced: { 'POST /v1/invoices/*/send': 'free' } });
     const before = stack.upstream.requests.length;
-    const invoice = await sdk(stack.keyleash.url, key.vault_key).invoices.pay('in_1PaidFree');
+    const invoice = await sdk(stack.keyleash.url, key.vault_key).invoices.sendInvoice('in_1SentFree');
     expect(invoice.object).toBe('invoice');
-    expect(stack.upstream.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/invoices/in_1PaidFree/pay']);
+    expect(stack.upstream.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/invoices/in_1SentFree/send']);
     const [row] = await auditOf(stack, key.id);
     expect(row).toMatchObject({ decision: 'allowed', reserved_micros: 0, settled_micros: 0 });
   });
 
   it('an unpriced endpoint with a fixed policy price is counted at that price', async () => {
-    const key = await issue({ allowed_endpoints: ['POST /v1/invoices/*/pay'], unpriced: { 'POST /v1/invoices/*/pay': 2.5 } });
-    await sdk(stack.keyleash.url, key.vault_key).invoices.pay('in_1PaidFixed');
+    const key = await issue({ allowed_endpoints: ['POST /v1/invoices/*/send'], unpriced: { 'POST /v1/invoices/*/send': 2.5 } });
+    await sdk(stack.keyleash.url, key.vault_key).invoices.sendInvoice('in_1SentFixed');
     const [row] = await auditOf(stack, key.id);
     expect(row).toMatchObject({ decision: 'allowed', reserved_micros: 2_500_000, settled_micros: 2_500_000 });
   });

@@ -128,6 +128,12 @@ export class StripeState {
     const id = call.match.params[idParam.slice(1, -1)] ?? '';
     const action = tpl[3];
     const response = call.match.route.response;
+    // Reversals change the transfer they reverse, so a later lookup sees what is left.
+    if (resource === 'transfer' && tpl.length === 4 && action === 'reversals' && method === 'POST') {
+      const transfer = this.get('transfer', id);
+      if (!transfer) return stripeError(404, `No such transfer: '${id}'`, { code: 'resource_missing', param: 'id' });
+      return this.reverseTransfer(transfer, call.input);
+    }
     // Sub-resources (/v1/customers/{customer}/tax_ids …) stay stateless, except a charge's refunds.
     const chargeRefunds = resource === 'charge' && action === 'refunds' && method === 'POST' && tpl.length === 4;
     if (!chargeRefunds && (tpl.length > 4 || (action !== undefined && (isParam(action) || response.kind !== 'object' || response.resource !== resource)))) {
@@ -437,6 +443,23 @@ export class StripeState {
     const pi = this.get('payment_intent', String(charge.payment_intent));
     if (pi && pi.status === 'requires_capture') Object.assign(pi, { status: 'succeeded', amount_received: amount, amount_capturable: 0 });
     return { status: 200, body: charge };
+  }
+
+  // ---- Transfer reversals --------------------------------------------------------------------
+
+  private reverseTransfer(transfer: Obj, input: Obj): ApiResult {
+    const remaining = int(transfer.amount) - int(transfer.amount_reversed);
+    const amount = typeof input.amount === 'number' ? input.amount : remaining;
+    if (remaining <= 0) return stripeError(400, `Transfer ${String(transfer.id)} has already been fully reversed.`, { code: 'transfer_already_reversed' });
+    if (amount < 1 || amount > remaining) {
+      return stripeError(400, `Reversal amount must be between 1 and the unreversed amount (${remaining}).`, { code: 'parameter_invalid_integer', param: 'amount' });
+    }
+    const reversal = this.fixture('transfer_reversal', true);
+    overlay(reversal, input);
+    Object.assign(reversal, { amount, currency: transfer.currency, transfer: transfer.id, balance_transaction: newId('txn_') });
+    const reversed = int(transfer.amount_reversed) + amount;
+    Object.assign(transfer, { amount_reversed: reversed, reversed: reversed >= int(transfer.amount) });
+    return { status: 200, body: reversal };
   }
 
   // ---- Refunds -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ export function decideUnpriced(
   method: string,
   segments: readonly string[],
   label: string,
+  policyPattern?: string,
 ): UnpricedDecision {
   for (const { pattern, price } of unpricedPatterns) {
     if (anyPatternMatches([pattern], method, segments)) {
@@ -25,7 +26,13 @@ export function decideUnpriced(
     ok: false,
     refusal: refusal(
       'keyleash_unpriced_endpoint',
-      `Refused: ${label} can move money but keyleash has no price for it, and vault key ${capped.id} has a spend cap. Do not retry; an operator can allow it by adding it to the key's "unpriced" policy with a fixed price or "free".`,
+      `Refused: ${label} can move money but keyleash has no price for it, and vault key ${capped.id} has a spend cap. Do not retry; ${howToAllow(policyPattern)}`,
     ),
   };
+}
+
+function howToAllow(policyPattern: string | undefined): string {
+  if (policyPattern === undefined) return 'an operator can allow it by adding it to the key\'s "unpriced" policy with a fixed price or "free".';
+  const entry = JSON.stringify({ [policyPattern]: 'free' });
+  return `an operator can allow it by adding "unpriced": ${entry} to the key's policy (or a fixed USD price per call in place of "free", e.g. 25, to count each call at that price).`;
 }

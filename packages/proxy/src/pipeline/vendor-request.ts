@@ -167,7 +167,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
       micros = pricing.micros;
       break;
     case 'unpriced': {
-      const decision = decideUnpriced(chain, policy.unpriced, inbound.method, route.segments, pricing.label);
+      const decision = decideUnpriced(chain, policy.unpriced, inbound.method, route.segments, pricing.label, pricing.policyPattern);
       if (!decision.ok) return refuse(deps, res, facts, decision.refusal, key, key.id);
       micros = decision.micros;
       break;

@@ -70,8 +70,11 @@ export type Pricing =
    * plus what the object's ceiling exceeds what the key tree already counted for it (`Store.admit`)
    */
   | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer; object?: ObjectStep }
-  /** may move money but keyleash has no formula for it */
-  | { kind: 'unpriced'; label: string }
+  /**
+   * may move money but keyleash has no formula for it; `policyPattern` is the `unpriced` policy
+   * entry that would cover it (e.g. `POST /v1/customers/*`), named in the refusal
+   */
+  | { kind: 'unpriced'; label: string; policyPattern?: string }
   /** the request itself is unacceptable (ambiguous body, unknown currency, …) */
   | { kind: 'refused'; refusal: Refusal };
 

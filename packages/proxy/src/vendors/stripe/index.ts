@@ -2,13 +2,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { normaliseRequestPath, refusal, type FxTable, type Refusal, type VaultKeyRecord } from '@keyleash/core';
 import type { InboundRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
 import { copyForwardableHeaders } from '../forwardable-headers.ts';
-import { isFreeStripeRequest } from './free-endpoints.ts';
+import { createTableClassifier } from './classify.ts';
 import { isStripeHost, stripeHostForPath } from './hosts.ts';
 import { StripePricing } from './pricing.ts';
 import { renderStripeRefusal } from './refusals.ts';
 
 export function createStripeVendor(options: { fx: () => FxTable }): Vendor {
   const pricing = new StripePricing(options.fx);
+  const classifyByTable = createTableClassifier(options.fx);
 
   return {
     name: 'stripe',
@@ -59,8 +60,9 @@ export function createStripeVendor(options: { fx: () => FxTable }): Vendor {
     async price(request: InboundRequest, route: VendorRoute, context: PricingContext): Promise<Pricing> {
       const operation = pricing.find(request.method, route.segments);
       if (operation) return pricing.price(operation, request, route, context);
-      if (isFreeStripeRequest(request.method, route.segments)) return { kind: 'free', label: `${request.method} ${route.path}` };
-      return { kind: 'unpriced', label: `${request.method} ${route.path}` };
+      // no Stripe read moves money; every POST and DELETE is in the operation table (operations.ts)
+      if (request.method === 'GET' || request.method === 'HEAD') return { kind: 'free', label: `${request.method} ${route.path}` };
+      return classifyByTable(request, route, context);
     },
 
     upstreamHeaders(request: InboundRequest, secrets: VendorSecrets) {

@@ -26,9 +26,10 @@
  * All amounts are converted to micro-USD with Stripe's currency exponents and the FX table,
  * rounding up.
  */
-import { formatUsd, minorAmountToMicros, refusal, type FxTable } from '@keyleash/core';
+import { formatUsd, minorAmountToMicros, type FxTable } from '@keyleash/core';
 import type { InboundRequest, Pricing, PricingContext, SettledCost, UpstreamAnswer, VendorRoute } from '../vendor.ts';
 import { integerParam, parseStripeForm, scalarParam, type FormParams } from './form-body.ts';
+import { ambiguous, lookupFailed } from './pricing-refusals.ts';
 
 type PriceRequest = (params: FormParams, route: VendorRoute, context: PricingContext) => Promise<Pricing>;
 
@@ -38,20 +39,6 @@ interface PricedOperation {
   shape: string;
   label: string;
   price: PriceRequest;
-}
-
-function ambiguous(reason: string): Pricing {
-  return { kind: 'refused', refusal: refusal('keyleash_ambiguous_request', `Refused: ${reason}. Nothing was sent to Stripe; fix the request before retrying.`) };
-}
-
-function lookupFailed(what: string, status: number): Pricing {
-  return {
-    kind: 'refused',
-    refusal: refusal(
-      'keyleash_ambiguous_request',
-      `Refused: keyleash could not look up ${what} to price this request (Stripe answered ${status}). Nothing was sent; check the id.`,
-    ),
-  };
 }
 
 interface Money {
