@@ -187,4 +187,14 @@ describe('a request presenting more than one credential is refused with 400 and 
     expect(answer.text.toLowerCase()).toContain('stripe-should-retry: false');
     expect(stack.upstream.requests.length).toBe(before);
   });
+
+  it('the management API refuses two Authorization headers too (the admin token and a vault key)', async () => {
+    const key = await customerKey();
+    const answer = await exchange(
+      stack.keyleash.url,
+      requestHead('GET', '/api/vault_keys', [['Host', 'localhost'], ['Authorization', `Bearer ${key.vault_key}`], ['Authorization', `Bearer ${stack.keyleash.adminToken}`]]),
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.json.error.code).toBe('conflicting_credentials');
+  });
 });

@@ -80,7 +80,12 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
       res.end(text);
       return;
     }
-    if (firstSegment === 'api') return handleAdminRequest(req, res, new URL(target, 'http://keyleash.local'), admin);
+    if (firstSegment === 'api') {
+      // the admin token or a vault key: one of them, once
+      const conflict = conflictingCredentials(req.rawHeaders);
+      if (conflict) return sendApiError(res, new ApiError(400, 'conflicting_credentials', conflict));
+      return handleAdminRequest(req, res, new URL(target, 'http://keyleash.local'), admin);
+    }
     if (firstSegment === 'dashboard') return dashboard.handle(req, res, rawPath);
 
     let vendor = vendors.get(firstSegment);
