@@ -10,6 +10,8 @@ export type RefusalCode =
   | 'keyleash_vendor_mismatch'
   | 'keyleash_endpoint_not_allowed'
   | 'keyleash_ambiguous_request'
+  | 'keyleash_conflicting_credentials'
+  | 'keyleash_body_too_large'
   | 'keyleash_rate_limited'
   | 'keyleash_daily_cap_reached'
   | 'keyleash_total_cap_reached'
@@ -30,6 +32,9 @@ export const REFUSAL_KIND: Record<RefusalCode, RefusalKind> = {
   keyleash_vendor_mismatch: 'permission',
   keyleash_endpoint_not_allowed: 'permission',
   keyleash_ambiguous_request: 'invalid_request',
+  keyleash_conflicting_credentials: 'invalid_request',
+  // answered with 413 (the proxy overrides the status); the SDKs raise an invalid-request error
+  keyleash_body_too_large: 'invalid_request',
   keyleash_rate_limited: 'rate_limit',
   keyleash_daily_cap_reached: 'permission',
   keyleash_total_cap_reached: 'permission',

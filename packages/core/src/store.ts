@@ -1,4 +1,5 @@
 import type { AuditDecision, AuditEntry, AuditRecord } from './audit.ts';
+import type { ChildInsertion } from './child-insertion.ts';
 import type { MicroUsd } from './money.ts';
 import type { VaultKeyRecord } from './vault-key-record.ts';
 
@@ -153,6 +154,12 @@ export interface Store {
   close(): Promise<void>;
 
   insertKey(key: VaultKeyRecord): Promise<void>;
+  /**
+   * Inserts a child key only if its parent and every ancestor exist and are neither revoked nor
+   * expired at `now` (`parentChainRefusal`), in ONE transaction: a concurrent `revokeTree` of any
+   * ancestor either sees the new child (and revokes it too) or is seen by this check.
+   */
+  insertChildKey(child: VaultKeyRecord, now: number): Promise<ChildInsertion>;
   getKey(id: string): Promise<VaultKeyRecord | undefined>;
   /** the key and its ancestors, the key first; empty when the key does not exist */
   getKeyChain(id: string): Promise<VaultKeyRecord[]>;

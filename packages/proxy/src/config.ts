@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, parseFxTable, parseTwilioPriceTable, type FxTable, type TwilioPriceTable } from '@keyleash/core';
 import { DEFAULT_STORE_URL } from './stores/open-store.ts';
+import { parseBodyLimits, type BodyLimits } from './pipeline/body-limits.ts';
 import { parseUpstreamOverrides } from './pipeline/upstreams.ts';
 
 export interface ServeFlags {
@@ -12,6 +13,7 @@ export interface ServeFlags {
   fxTable?: string;
   twilioPriceTable?: string;
   maxKeyDepth?: string;
+  maxBody?: string[];
 }
 
 export interface ServeConfig {
@@ -24,6 +26,7 @@ export interface ServeConfig {
   fxTable: FxTable;
   twilioPriceTable: TwilioPriceTable;
   maxKeyDepth: number;
+  bodyLimits: BodyLimits;
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -48,6 +51,13 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
   }
   const maxKeyDepth = Number(flags.maxKeyDepth ?? env.KEYLEASH_MAX_KEY_DEPTH ?? DEFAULT_MAX_KEY_DEPTH);
   if (!Number.isInteger(maxKeyDepth) || maxKeyDepth < 0) throw new Error('--max-key-depth must be a whole number');
+  const bodyLimitEntries = [...(env.KEYLEASH_MAX_BODY ?? '').split(',').filter((s) => s.trim()), ...(flags.maxBody ?? [])];
+  let bodyLimits: BodyLimits;
+  try {
+    bodyLimits = parseBodyLimits(bodyLimitEntries);
+  } catch (error) {
+    throw new Error(`--max-body / KEYLEASH_MAX_BODY: ${(error as Error).message}`);
+  }
   return {
     port,
     host: flags.host ?? env.KEYLEASH_HOST ?? '127.0.0.1',
@@ -58,5 +68,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
     fxTable,
     twilioPriceTable,
     maxKeyDepth,
+    bodyLimits,
   };
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, type FxTable, type Store, type TwilioPriceTable } from '@keyleash/core';
+import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, refusal, type FxTable, type Refusal, type Store, type TwilioPriceTable } from '@keyleash/core';
 import { createDashboard } from '@keyleash/dashboard';
 import pino, { type Logger } from 'pino';
 import { handleAdminRequest } from './admin/router.ts';
@@ -7,11 +7,13 @@ import { KeyService } from './admin/key-service.ts';
 import { ApiError, sendApiError, sendJson } from './admin/http-json.ts';
 import { createMetrics } from './metrics.ts';
 import { CompiledPolicies } from './pipeline/compiled-policy.ts';
+import { BodyLimits, describeBytes } from './pipeline/body-limits.ts';
+import { conflictingCredentials } from './pipeline/credential-headers.ts';
 import { BodyTooLargeError, readBody } from './pipeline/read-body.ts';
 import { Upstreams } from './pipeline/upstreams.ts';
 import { handleVendorRequest, type PipelineDeps } from './pipeline/vendor-request.ts';
 import { createVendors, vendorForUnprefixedRequest } from './vendors/registry.ts';
-import type { Vendor, VendorSecrets } from './vendors/vendor.ts';
+import type { InboundRequest, Vendor, VendorSecrets } from './vendors/vendor.ts';
 
 export interface KeyleashOptions {
   store: Store;
@@ -24,7 +26,8 @@ export interface KeyleashOptions {
   twilioPriceTable?: TwilioPriceTable;
   maxKeyDepth?: number;
   upstreamTimeoutMs?: number;
-  maxBodyBytes?: number;
+  /** the largest request body read per vendor host (default 1 MiB; files.stripe.com 32 MiB) */
+  bodyLimits?: BodyLimits;
   logger?: Logger;
   clock?: () => number;
 }
@@ -33,6 +36,8 @@ export interface Keyleash {
   server: Server;
   close(): Promise<void>;
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Prefixes the official SDKs use without a vendor prefix (stripe-node cannot add a base path). */
 const UNPREFIXED_ROOTS = new Set(['v1', 'v2', 'oauth']);
@@ -46,7 +51,7 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
   const vendors = createVendors({ fx: () => fxTable, twilioPrices: () => twilioPriceTable });
   const metrics = createMetrics();
   const upstreams = new Upstreams(options.upstreams ?? new Map(), { timeoutMs: options.upstreamTimeoutMs ?? 80_000 });
-  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const bodyLimits = options.bodyLimits ?? new BodyLimits();
 
   const secretsByVendor = new Map<string, VendorSecrets | undefined>();
   const secrets = (vendor: Vendor): VendorSecrets | undefined => {
@@ -75,7 +80,12 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
       res.end(text);
       return;
     }
-    if (firstSegment === 'api') return handleAdminRequest(req, res, new URL(target, 'http://keyleash.local'), admin);
+    if (firstSegment === 'api') {
+      // the admin token or a vault key: one of them, once
+      const conflict = conflictingCredentials(req.rawHeaders);
+      if (conflict) return sendApiError(res, new ApiError(400, 'conflicting_credentials', conflict));
+      return handleAdminRequest(req, res, new URL(target, 'http://keyleash.local'), admin);
+    }
     if (firstSegment === 'dashboard') return dashboard.handle(req, res, rawPath);
 
     let vendor = vendors.get(firstSegment);
@@ -92,17 +102,43 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
     if (!vendor) {
       return sendApiError(res, new ApiError(404, 'not_found', `keyleash serves /{vendor}/… (${[...vendors.keys()].join(', ')}), /v1/…, /api/…, /dashboard, /healthz and /metrics; not ${rawPath.slice(0, 100)}`));
     }
+    const answerRefusal = (status: number, refused: Refusal) => {
+      const rendered = vendor.renderRefusal(refused);
+      res.writeHead(status, { ...rendered.headers, 'content-length': Buffer.byteLength(rendered.body) });
+      res.end(rendered.body);
+    };
+    const conflict = conflictingCredentials(req.rawHeaders);
+    if (conflict) {
+      return answerRefusal(400, refusal('keyleash_conflicting_credentials', `Refused: ${conflict}. Nothing was sent to ${vendor.name}; fix the request before retrying.`));
+    }
+    const inbound = { method: req.method ?? 'GET', rawPath: vendorPath, rawQuery, headers: req.headers };
+    // the limit depends on the vendor host, which routing finds from the path alone
+    const host = upstreamHostOf(vendor, inbound);
+    const limit = bodyLimits.forHost(host);
     let body: Buffer;
     try {
-      body = await readBody(req, maxBodyBytes);
+      body = await readBody(req, limit);
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
-      const rendered = vendor.renderRefusal({ code: 'keyleash_ambiguous_request', message: `Refused: ${error.message}. Nothing was sent.` });
-      res.writeHead(413, rendered.headers);
-      res.end(rendered.body);
-      return;
+      const size = error.declaredBytes !== undefined ? `is ${error.declaredBytes} bytes` : 'is larger than that';
+      return answerRefusal(
+        413,
+        refusal(
+          'keyleash_body_too_large',
+          `Refused: keyleash reads request bodies of at most ${describeBytes(limit)} for ${host ?? vendor.name}, and this one ${size}. Nothing was sent to ${vendor.name}. Send a smaller body; an operator can raise the limit with \`keyleash serve --max-body ${host ?? '<host>'}=<size>\` (or KEYLEASH_MAX_BODY).`,
+          { limit_bytes: limit, host: host ?? null },
+        ),
+      );
     }
-    return handleVendorRequest(pipeline, vendor, { method: req.method ?? 'GET', rawPath: vendorPath, rawQuery, headers: req.headers, body }, res);
+    return handleVendorRequest(pipeline, vendor, { ...inbound, body }, res);
+  }
+
+  /** the vendor host a request goes to, from its path; undefined when it cannot be routed (the pipeline refuses it later) */
+  function upstreamHostOf(vendor: Vendor, request: Omit<InboundRequest, 'body'>): string | undefined {
+    const vendorSecrets = secrets(vendor);
+    if (!vendorSecrets) return undefined;
+    const route = vendor.route({ ...request, body: EMPTY_BODY }, vendorSecrets);
+    return 'code' in route ? undefined : route.upstreamHost;
   }
 
   const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) => {

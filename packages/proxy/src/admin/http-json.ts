@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ADMIN_BODY_LIMIT_BYTES, describeBytes } from '../pipeline/body-limits.ts';
+import { BodyTooLargeError, readBody } from '../pipeline/read-body.ts';
 
 /** An API answer that is not a success: a status, a code, and sentences naming each problem. */
 export class ApiError extends Error {
@@ -22,15 +24,17 @@ export function sendApiError(res: ServerResponse, error: ApiError): void {
   sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.problems.length ? { problems: error.problems } : {}) } });
 }
 
-export async function readJsonBody(req: IncomingMessage, limitBytes = 256 * 1024): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new ApiError(413, 'body_too_large', `the JSON body is over ${limitBytes} bytes`);
-    chunks.push(chunk);
+export async function readJsonBody(req: IncomingMessage, limitBytes = ADMIN_BODY_LIMIT_BYTES): Promise<unknown> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, limitBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      throw new ApiError(413, 'body_too_large', `the JSON body is over the management API's limit of ${describeBytes(limitBytes)}; a key request is a few KiB at most`);
+    }
+    throw error;
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = body.toString('utf8');
   if (text.trim() === '') throw new ApiError(400, 'invalid_json', 'the request needs a JSON body');
   try {
     return JSON.parse(text);

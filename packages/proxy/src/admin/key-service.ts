@@ -4,10 +4,12 @@ import {
   describeIssues,
   generateVaultKey,
   hashSecret,
+  parentChainRefusal,
   IssueKeyRequest,
   parseVaultKey,
   policyFromIssueRequest,
   secretMatches,
+  type ParentChainRefusal,
   type Store,
   type VaultKeyRecord,
 } from '@keyleash/core';
@@ -43,6 +45,8 @@ export class KeyService {
     const parent = await this.authenticateKey(parsed.data.parent_vault_key);
     const now = this.options.clock();
     const chain = await this.store.getKeyChain(parent.id);
+    const inactive = parentChainRefusal(parent.id, chain, now);
+    if (inactive) throw inactiveParentError(parent.id, inactive);
     const derivation = deriveChildPolicy(chain, parsed.data, now, this.options.maxDepth);
     if (!derivation.ok) {
       throw new ApiError(403, 'child_wider_than_parent', 'the child key would not be a subset of its parent', derivation.problems);
@@ -58,7 +62,9 @@ export class KeyService {
       createdAt: now,
       revokedAt: null,
     };
-    await this.store.insertKey(key);
+    // checked again with the insert, atomically: a revocation may have landed since the read above
+    const inserted = await this.store.insertChildKey(key, now);
+    if (!inserted.ok) throw inactiveParentError(parent.id, inserted.refusal);
     return { key, vaultKey: generated.vaultKey };
   }
 
@@ -71,4 +77,12 @@ export class KeyService {
     }
     return key;
   }
+}
+
+/** The parent chain cannot derive: which link, and why, in the words `deriveChildPolicy` uses. */
+function inactiveParentError(parentId: string, refusal: ParentChainRefusal): ApiError {
+  const who = refusal.keyId === parentId ? 'the parent key' : `its ancestor ${refusal.keyId}`;
+  const problem =
+    refusal.kind === 'unknown_key' ? `parent_vault_key: ${who} does not exist, so it cannot derive keys` : `parent_vault_key: ${who} is ${refusal.kind}, so it cannot derive keys`;
+  return new ApiError(403, 'parent_key_inactive', `the parent key cannot derive keys (${who} is ${refusal.kind === 'unknown_key' ? 'missing' : refusal.kind}); do not retry, ask for a new key`, [problem]);
 }

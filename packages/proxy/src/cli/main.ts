@@ -27,6 +27,11 @@ program
   .option('--fx-table <file>', 'replace the dated FX table (JSON; env KEYLEASH_FX_TABLE)')
   .option('--twilio-price-table <file>', 'replace the dated Twilio price table (JSON; env KEYLEASH_TWILIO_PRICE_TABLE)')
   .option('--max-key-depth <n>', 'how deep child keys may nest (default 5)')
+  .option(
+    '--max-body <[host=]size>',
+    'largest request body read: <size> for every vendor host (default 1MiB), <host>=<size> for one (default files.stripe.com=32MiB); binary units (512KiB, 1MiB); larger bodies get 413 (repeatable; env KEYLEASH_MAX_BODY)',
+    (v: string, p: string[] = []) => [...p, v],
+  )
   .action(serve);
 
 registerKeyCommands(program, connection);

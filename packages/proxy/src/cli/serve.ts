@@ -14,6 +14,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     fxTable: config.fxTable,
     twilioPriceTable: config.twilioPriceTable,
     maxKeyDepth: config.maxKeyDepth,
+    bodyLimits: config.bodyLimits,
     logger,
   });
   await new Promise<void>((resolve, reject) => {

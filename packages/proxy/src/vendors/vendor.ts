@@ -92,7 +92,10 @@ export interface Vendor {
   readSecrets(env: Readonly<Record<string, string | undefined>>): VendorSecrets | undefined;
   /** the vault key as this vendor's SDK sends its credential, or undefined when absent */
   presentedVaultKey(headers: IncomingHttpHeaders): string | undefined;
-  /** `Refusal` when the path cannot be routed or normalised safely (or names an account the secrets do not own) */
+  /**
+   * `Refusal` when the path cannot be routed or normalised safely (or names an account the secrets
+   * do not own). Must not read the body: the server routes before reading it, to know the body limit.
+   */
   route(request: InboundRequest, secrets: VendorSecrets): VendorRoute | Refusal;
   /** vendor-specific policy checks beyond the allowlist (e.g. Stripe-Account pinning) */
   checkHeaders?(request: InboundRequest, key: VaultKeyRecord): Refusal | undefined;

@@ -264,6 +264,77 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
       });
     });
 
+    describe('child insertion (atomic derivation)', () => {
+      const ctx = useStore(makeStore);
+
+      it('inserts a child under an active chain, and refuses one under a missing, revoked or expired link, inserting nothing', async () => {
+        const root = makeKey();
+        const mid = makeKey({ parent: root });
+        await insert(ctx.store, root, mid);
+        const child = makeKey({ parent: mid });
+        expect(await ctx.store.insertChildKey(child, NOW)).toEqual({ ok: true });
+        expect(await ctx.store.getKey(child.id)).toEqual(child);
+
+        const orphan = makeKey({ parent: makeKey() });
+        expect(await ctx.store.insertChildKey(orphan, NOW)).toEqual({ ok: false, refusal: { kind: 'unknown_key', keyId: orphan.parentId } });
+
+        const expiring = makeKey({ parent: root, expiresAt: NOW });
+        await insert(ctx.store, expiring);
+        const underExpired = makeKey({ parent: expiring });
+        // the expiry instant itself is expired, as in admission
+        expect(await ctx.store.insertChildKey(underExpired, NOW)).toEqual({ ok: false, refusal: { kind: 'expired', keyId: expiring.id } });
+        expect(await ctx.store.insertChildKey(underExpired, NOW - 1)).toEqual({ ok: true });
+
+        await ctx.store.revokeTree(root.id, NOW);
+        for (const parent of [mid, child]) {
+          const late = makeKey({ parent });
+          expect(await ctx.store.insertChildKey(late, NOW)).toEqual({ ok: false, refusal: { kind: 'revoked', keyId: parent.id } });
+          expect(await ctx.store.getKey(late.id)).toBeUndefined();
+        }
+      });
+
+      it('refuses a child record that does not fit its parent (root or depth), as a programming error', async () => {
+        const root = makeKey();
+        await insert(ctx.store, root);
+        const child = makeKey({ parent: root });
+        await expect(ctx.store.insertChildKey({ ...child, depth: 5 }, NOW)).rejects.toThrow(/does not fit/);
+        await expect(ctx.store.insertChildKey({ ...child, rootId: child.id }, NOW)).rejects.toThrow(/does not fit/);
+        expect(await ctx.store.getKey(child.id)).toBeUndefined();
+      });
+
+      it('leaves no active child under a revoked key when revocations race derivations on four instances', async () => {
+        const stores = await ctx.instances(4);
+        for (let round = 0; round < 6; round++) {
+          const root = makeKey();
+          const parent = makeKey({ parent: root });
+          const siblings = [makeKey({ parent: root }), makeKey({ parent: root })];
+          await insert(ctx.store, root, parent, ...siblings);
+          // children of the parent and grandchildren under a sibling, while the parent (odd rounds:
+          // the whole tree from the root) is revoked from another instance half-way through
+          const under = [parent, ...siblings];
+          const children = Array.from({ length: 48 }, (_, i) => makeKey({ parent: under[i % 3]! }));
+          const revoked = round % 2 ? root : parent;
+          const work: Promise<unknown>[] = children.map((child, i) => stores[i % 4]!.insertChildKey(child, NOW).then((result) => ({ child, result })));
+          work.splice(24, 0, stores[(round + 1) % 4]!.revokeTree(revoked.id, NOW));
+          const settled = await Promise.all(work);
+          const results = settled.filter((x): x is { child: VaultKeyRecord; result: Awaited<ReturnType<Store['insertChildKey']>> } => typeof x === 'object' && x !== null && 'child' in x);
+          for (const { child, result } of results) {
+            const stored = await ctx.store.getKey(child.id);
+            if (result.ok) expect(stored).toBeDefined();
+            else {
+              expect(result.refusal.kind).toBe('revoked');
+              expect(stored).toBeUndefined();
+            }
+          }
+          // the invariant: under the revoked key, every key that exists is revoked
+          const subtree = await ctx.store.listSubtree(revoked.id);
+          expect(subtree.filter((key) => key.revokedAt === null).map((key) => key.id)).toEqual([]);
+          // and nothing was lost outside it
+          if (revoked === parent) expect((await ctx.store.listSubtree(siblings[0]!.id)).every((key) => key.revokedAt === null)).toBe(true);
+        }
+      });
+    });
+
     describe('admission', () => {
       const ctx = useStore(makeStore);
 

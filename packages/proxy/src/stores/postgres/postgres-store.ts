@@ -18,11 +18,18 @@
  * - object steps (`AdmitRequest.object`): the object's count is read and raised inside the
  *   admission, under the root key's row lock that every admission of the tree takes, so steps on
  *   one object are serial and each pays exactly what it raises.
- * - `revokeTree`: locks the subtree's rows in the same id order before updating them, so it
- *   cannot deadlock with admissions either; the next `admit` anywhere reads the revocation
- *   under the lock (nothing is cached).
- * - lock order overall: reservation row (settle, reprice) -> vault_keys rows by id -> object count
- *   rows (counted_objects) -> audit lock.
+ * - `revokeTree`: takes the key tree's advisory lock, then (a new statement, whose snapshot sees
+ *   every child committed before) locks the subtree's rows in the same id order before updating
+ *   them, so it cannot deadlock with admissions either; the next `admit` anywhere reads the
+ *   revocation under the lock (nothing is cached).
+ * - `insertChildKey`: takes the same tree lock, then locks the parent chain's rows (FOR SHARE, id
+ *   order), checks every link is active and inserts the child, all one transaction. Derivations and
+ *   revocations of one tree are therefore serial: a revocation either sees the new child or is
+ *   seen by the derivation's check. (Row locks alone would not do: a revocation's subtree query
+ *   takes its snapshot before it waits for the chain's locks, so it would miss a child committed
+ *   while it waited.)
+ * - lock order overall: key tree advisory lock (revokeTree, insertChildKey) -> reservation row
+ *   (settle, reprice) -> vault_keys rows by id -> object count rows (counted_objects) -> audit lock.
  * - within one instance, admissions of one key tree queue in this process first (they would
  *   serialise on the root's row anyway), so a hot tree has one waiter per instance in PostgreSQL.
  * - group commit: settlements and audit appends that arrive while the previous group is running
@@ -41,11 +48,13 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
+  assertChildFits,
   auditCanonical,
   auditHash,
   checkAdmission,
   GENESIS_HASH,
   objectIncrease,
+  parentChainRefusal,
   rateWindowStart,
   releasedObjectGiveBack,
   utcDay,
@@ -55,6 +64,7 @@ import {
   type AuditFilter,
   type AuditRecord,
   type ChainLinkState,
+  type ChildInsertion,
   type KeyFilter,
   type KeySpend,
   type Reprice,
@@ -165,6 +175,13 @@ class GroupRolledBack extends Error {
   }
 }
 
+/** the insertKey statement's parameters, in column order */
+function insertKeyValues(key: VaultKeyRecord): unknown[] {
+  const row = keyToRow(key);
+  return [row.id, row.parent_id, row.root_id, row.depth, row.secret_hash, row.vendor, row.policy_json, row.metadata_json,
+    row.daily_cap_micros, row.total_cap_micros, row.rate_limit_per_minute, row.expires_at, row.created_at, row.revoked_at];
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   private readonly sql;
@@ -204,6 +221,11 @@ export class PostgresStore implements Store {
           SELECT id FROM ${t('vault_keys')} WHERE id = $1
           UNION ALL SELECT k.id FROM ${t('vault_keys')} k JOIN tree ON k.parent_id = tree.id
         ) SELECT k.id FROM ${t('vault_keys')} k WHERE k.id IN (SELECT id FROM tree) ORDER BY k.id COLLATE "C" FOR NO KEY UPDATE OF k`,
+      rootOf: `SELECT root_id FROM ${t('vault_keys')} WHERE id = $1`,
+      // serialises the structural changes of one key tree (derive, revoke) across instances
+      lockTree: `SELECT pg_advisory_xact_lock(hashtext('keyleash:tree'), hashtext(${lit(schema)} || ':' || $1))`,
+      // the parent chain as committed now, protected from revocation until COMMIT (THE id order)
+      lockChainShared: `SELECT * FROM ${t('vault_keys')} WHERE id = ANY($1::text[]) ORDER BY id COLLATE "C" FOR SHARE`,
       revoke: `UPDATE ${t('vault_keys')} SET revoked_at = $2 WHERE id = ANY($1::text[]) AND revoked_at IS NULL RETURNING id, depth, created_at`,
       reservationStatus: `SELECT status FROM ${t('reservations')} WHERE id = $1`,
       reservationStatuses: `SELECT id, status FROM ${t('reservations')} WHERE id = ANY($1::text[])`,
@@ -432,23 +454,26 @@ export class PostgresStore implements Store {
   }
 
   async insertKey(key: VaultKeyRecord): Promise<void> {
-    const row = keyToRow(key);
-    await this.pool.query(this.sql.insertKey, [
-      row.id,
-      row.parent_id,
-      row.root_id,
-      row.depth,
-      row.secret_hash,
-      row.vendor,
-      row.policy_json,
-      row.metadata_json,
-      row.daily_cap_micros,
-      row.total_cap_micros,
-      row.rate_limit_per_minute,
-      row.expires_at,
-      row.created_at,
-      row.revoked_at,
-    ]);
+    await this.pool.query(this.sql.insertKey, insertKeyValues(key));
+  }
+
+  async insertChildKey(child: VaultKeyRecord, now: number): Promise<ChildInsertion> {
+    const parentId = child.parentId;
+    if (parentId === null) throw new Error(`insertChildKey: key ${child.id} has no parent`);
+    return this.transaction(async (client): Promise<ChildInsertion> => {
+      // the chain's ids and tree (neither ever changes), then the tree lock, then the chain as committed now
+      const found = await client.query<KeyRow>(this.sql.keyChain, [parentId]);
+      if (found.rows.length === 0) return { ok: false, refusal: { kind: 'unknown_key', keyId: parentId } };
+      await client.query(this.sql.lockTree, [found.rows[0]!.root_id]);
+      const locked = await client.query<KeyRow>(this.sql.lockChainShared, [found.rows.map((row) => row.id)]);
+      const current = new Map(locked.rows.map((row) => [row.id, rowToKey(row)]));
+      const chain = found.rows.map((row) => current.get(row.id)).filter((key): key is VaultKeyRecord => key !== undefined);
+      const refusal = parentChainRefusal(parentId, chain, now);
+      if (refusal) return { ok: false, refusal };
+      assertChildFits(child, chain[0]!);
+      await client.query(this.sql.insertKey, insertKeyValues(child));
+      return { ok: true };
+    });
   }
 
   async getKey(id: string): Promise<VaultKeyRecord | undefined> {
@@ -480,6 +505,10 @@ export class PostgresStore implements Store {
 
   async revokeTree(id: string, now: number): Promise<string[]> {
     return this.transaction(async (client) => {
+      const root = await client.query<{ root_id: string }>(this.sql.rootOf, [id]);
+      if (root.rowCount === 0) return [];
+      // after the tree lock, a new statement: its snapshot holds every child derived before
+      await client.query(this.sql.lockTree, [root.rows[0]!.root_id]);
       const locked = await client.query<{ id: string }>(this.sql.lockSubtree, [id]);
       if (locked.rowCount === 0) return [];
       const { rows } = await client.query<{ id: string; depth: number; created_at: number }>(this.sql.revoke, [locked.rows.map((r) => r.id), now]);

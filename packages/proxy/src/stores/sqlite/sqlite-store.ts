@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  assertChildFits,
+  parentChainRefusal,
   auditHash,
   checkAdmission,
   GENESIS_HASH,
@@ -16,6 +18,7 @@ import {
   type AuditFilter,
   type AuditRecord,
   type ChainLinkState,
+  type ChildInsertion,
   type KeyFilter,
   type KeySpend,
   type Reprice,
@@ -183,7 +186,28 @@ export class SqliteStore implements Store {
     return row ? rowToKey(row) : undefined;
   }
 
+  async insertChildKey(child: VaultKeyRecord, now: number): Promise<ChildInsertion> {
+    const parentId = child.parentId;
+    if (parentId === null) throw new Error(`insertChildKey: key ${child.id} has no parent`);
+    // BEGIN IMMEDIATE: the chain is read under the write lock, so no revocation (from this
+    // process or another on the same file) lands between the check and the insert
+    return this.db
+      .transaction((): ChildInsertion => {
+        const chain = this.chainNow(parentId);
+        const refusal = parentChainRefusal(parentId, chain, now);
+        if (refusal) return { ok: false, refusal };
+        assertChildFits(child, chain[0]!);
+        this.statements.insertKey.run(keyToRow(child));
+        return { ok: true };
+      })
+      .immediate();
+  }
+
   async getKeyChain(id: string): Promise<VaultKeyRecord[]> {
+    return this.chainNow(id);
+  }
+
+  private chainNow(id: string): VaultKeyRecord[] {
     const chain: VaultKeyRecord[] = [];
     let next: string | null = id;
     while (next !== null) {

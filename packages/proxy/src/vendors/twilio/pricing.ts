@@ -22,10 +22,10 @@
  * …/Messages/SM….json, …/Calls/CA….json) that shows a real USD `price` corrects the count
  * (`Store.reprice`), in either direction.
  *
- * Free: reads (GET, HEAD) except paid Lookup data, DELETE, and the POSTs below that only manage
- * objects. Everything else may cost money and is unpriced. Endpoints that mint Twilio credentials
- * (API keys, signing keys, secondary auth tokens, subaccounts with their tokens) are refused for
- * every key: a vault key must never become a real Twilio credential.
+ * Which POST or DELETE is priced, free, unpriced or a credential is ONE table, operations.ts; a
+ * free one with a parameter that makes it cost is unpriced. Reads (GET, HEAD) are free except paid
+ * Lookup data. Endpoints that mint (or destroy) Twilio credentials are refused for every key: a
+ * vault key must never become a real Twilio credential.
  */
 import {
   formatUsd,
@@ -44,6 +44,8 @@ import {
 } from '@keyleash/core';
 import type { InboundRequest, Pricing, RevealedPrice, SettledCost, UpstreamAnswer, VendorRoute } from '../vendor.ts';
 import { parseTwilioForm, single, type TwilioParams } from './form-body.ts';
+import { bareSegment, TwilioOperationIndex } from './operation-index.ts';
+import { COSTLY_PARAM, type TwilioCost, type TwilioOperation } from './operations.ts';
 
 /** Verify's voice channel is reserved at one minute (a code read out, repeated). */
 const VERIFY_CALL_SECONDS = 60;
@@ -54,17 +56,6 @@ function ambiguous(reason: string): Pricing {
 
 function unpriced(label: string): Pricing {
   return { kind: 'unpriced', label };
-}
-
-/** `Messages.json` -> `Messages`: the 2010 API answers the same resource in JSON, XML or CSV. */
-function bare(segment: string): string {
-  return segment.replace(/\.(?:json|xml|csv)$/, '');
-}
-
-/** `shape` with `*` for any one segment, against segments without their extensions */
-function is(segments: readonly string[], shape: string): boolean {
-  const parts = shape.split('/');
-  return parts.length === segments.length && parts.every((part, i) => part === '*' || part === segments[i]);
 }
 
 const CHANNEL_PREFIX = /^([a-z][a-z0-9-]*):/i;
@@ -98,80 +89,86 @@ function settleFromAnswer(estimate: MicroUsd) {
   };
 }
 
-/** POSTs that manage objects and cost nothing by themselves, per product, without extensions. */
-const FREE_POSTS: Record<string, readonly string[]> = {
-  api: [
-    '2010-04-01/Accounts/*/Messages/*', // update: redact the body, cancel a scheduled message
-    '2010-04-01/Accounts/*/Messages/*/Feedback',
-    '2010-04-01/Accounts/*/Calls/*', // update: redirect or hang up (the TimeLimit set at creation still bounds it)
-    '2010-04-01/Accounts/*/Applications',
-    '2010-04-01/Accounts/*/Applications/*',
-  ],
-  verify: ['v2/Services', 'v2/Services/*', 'v2/Services/*/VerificationCheck', 'v2/Services/*/Verifications/*'],
-  messaging: ['v1/Services', 'v1/Services/*', 'v1/Services/*/PhoneNumbers', 'v1/Services/*/ShortCodes', 'v1/Services/*/AlphaSenders'],
-};
-
-/** POSTs whose answer is a new Twilio credential (or an account with its auth token). */
-const CREDENTIAL_POSTS: Record<string, readonly string[]> = {
-  api: ['2010-04-01/Accounts', '2010-04-01/Accounts/*/Keys', '2010-04-01/Accounts/*/SigningKeys'],
-  iam: ['v1/Keys', 'v1/Account/OAuthApps'],
-  accounts: ['v1/AuthTokens/Promote', 'v1/AuthTokens/Secondary'],
-};
-
 /** Lookup query parameters that buy data (line type, caller name, add-ons…); a plain lookup is free. */
 const PAID_LOOKUP_PARAMS = /^(Fields|Type|AddOns)(\.|$)/;
 
+/** does this parameter make a free operation cost? (see operations.ts) */
+function costsWith(cost: Extract<TwilioCost, { kind: 'free' }>, name: string): boolean {
+  const lower = name.toLowerCase();
+  if (cost.costlyParams?.some((param) => param.toLowerCase() === lower)) return true;
+  return COSTLY_PARAM.test(name) && !cost.harmlessParams?.some((param) => param.toLowerCase() === lower);
+}
+
+/** `SM….json` -> `SM…` */
+function bareSid(segment: string): string {
+  return segment.replace(/\.(?:json|xml|csv)$/i, '');
+}
+
 export class TwilioPricing {
+  private readonly operations = new TwilioOperationIndex();
+
   constructor(private readonly table: () => TwilioPriceTable) {}
 
   price(request: InboundRequest, route: VendorRoute, key: VaultKeyRecord): Pricing {
-    const [host = '', ...rest] = route.segments;
+    const [host = '', ...path] = route.segments;
     const product = host.slice(0, -'.twilio.com'.length);
-    const path = rest.map(bare);
     const label = `${request.method} ${route.segments.join('/')}`;
     const settings = key.policy.twilio ?? NO_TWILIO_SETTINGS;
 
-    if (request.method === 'POST') {
-      if ((CREDENTIAL_POSTS[product] ?? []).some((shape) => is(path, shape))) {
-        return {
-          kind: 'refused',
-          refusal: refusal(
-            'keyleash_endpoint_not_allowed',
-            `Refused: ${request.method} /${route.segments.join('/')} would create a Twilio credential, which keyleash never hands to an agent, whatever the key allows. Do not retry.`,
-          ),
-        };
-      }
-      const priced =
-        product === 'api' && is(path, '2010-04-01/Accounts/*/Messages')
-          ? () => this.message(settings)
-          : product === 'api' && is(path, '2010-04-01/Accounts/*/Calls')
-            ? () => this.call(settings, request)
-            : product === 'verify' && is(path, 'v2/Services/*/Verifications')
-              ? () => this.verification(settings)
-              : undefined;
-      if (priced) {
-        // Twilio may read parameters from the query string too: two places to say `To` is one too many
-        if (request.rawQuery !== '') return ambiguous('a Twilio request that costs money must carry its parameters in the form body, not the query string');
-        const form = parseTwilioForm(request.headers, request.body);
-        if (!form.ok) return ambiguous(form.reason);
-        return priced()(form.params);
-      }
-      if ((FREE_POSTS[product] ?? []).some((shape) => is(path, shape))) return { kind: 'free', label };
-      return unpriced(label);
+    if (request.method === 'POST' || request.method === 'DELETE') {
+      const operation = this.operations.find(request.method, host, path);
+      if (!operation) return request.method === 'DELETE' ? { kind: 'free', label } : unpriced(label);
+      return this.classified(operation, request, label, settings);
     }
     if (request.method === 'GET' || request.method === 'HEAD') {
       if (product === 'lookups') {
         const paid = [...new URLSearchParams(request.rawQuery).keys()].find((name) => PAID_LOOKUP_PARAMS.test(name));
         if (paid) return unpriced(`${label} with ${paid} (a paid Lookup data package)`);
       }
-      if (request.method === 'GET' && product === 'api' && (is(path, '2010-04-01/Accounts/*/Messages/*') || is(path, '2010-04-01/Accounts/*/Calls/*'))) {
-        const objectId = path[4]!;
+      const bare = path.map(bareSegment);
+      const fetchesPaidObject = bare.length === 5 && bare[0] === '2010-04-01' && bare[1] === 'accounts' && (bare[3] === 'messages' || bare[3] === 'calls');
+      if (request.method === 'GET' && product === 'api' && fetchesPaidObject) {
+        const objectId = bareSid(path[4]!);
         return { kind: 'free', label, revealsPrice: (answer) => this.revealed(objectId, answer) };
       }
       return { kind: 'free', label };
     }
-    if (request.method === 'DELETE') return { kind: 'free', label };
     return unpriced(label);
+  }
+
+  /** what the table says, applied to this request */
+  private classified(operation: TwilioOperation, request: InboundRequest, label: string, settings: TwilioSettings): Pricing {
+    const cost = operation.cost;
+    switch (cost.kind) {
+      case 'credential':
+        return {
+          kind: 'refused',
+          refusal: refusal(
+            'keyleash_endpoint_not_allowed',
+            `Refused: ${label} ${operation.why}: keyleash never lets an agent mint or destroy a Twilio credential, whatever the key allows. Do not retry.`,
+          ),
+        };
+      case 'unpriced':
+        return unpriced(`${label} (${operation.why})`);
+      case 'priced': {
+        // Twilio may read parameters from the query string too: two places to say `To` is one too many
+        if (request.rawQuery !== '') return ambiguous('a Twilio request that costs money must carry its parameters in the form body, not the query string');
+        const form = parseTwilioForm(request.headers, request.body);
+        if (!form.ok) return ambiguous(form.reason);
+        const pricer = cost.pricer === 'message' ? this.message(settings) : cost.pricer === 'call' ? this.call(settings, request) : this.verification(settings);
+        return pricer(form.params);
+      }
+      case 'free': {
+        if (request.method === 'DELETE') return { kind: 'free', label };
+        // the parameters, wherever Twilio may read them: the form body and the query string
+        const form = parseTwilioForm(request.headers, request.body);
+        if (!form.ok) return ambiguous(form.reason);
+        const names = [...form.params.keys(), ...new URLSearchParams(request.rawQuery).keys()];
+        const costly = names.find((name) => costsWith(cost, name));
+        if (costly) return unpriced(`${label} with ${costly} (${operation.why})`);
+        return { kind: 'free', label };
+      }
+    }
   }
 
   private revealed(objectId: string, answer: UpstreamAnswer): RevealedPrice | undefined {
