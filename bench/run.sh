@@ -31,6 +31,10 @@
 #                           summarise one with node bench/lib/cpuprofile-top.mjs FILE)
 #   BENCH_OUT=DIR           keep logs, raw results and profiles in DIR (default: a temp dir, removed)
 #   KEYLEASH_BENCH_HARNESS  the harness folder (default bench/harness in this repo)
+#   BENCH_CLI=1             also time the CLI (bench/cli-latency.mjs): `keyleash keys list` against the
+#                           running proxy, from source (tsx) and, once `pnpm build` has run, built
+#                           (plain node); 0 skips it; only = the CLI timing alone (no throughput runs)
+#   BENCH_CLI_RUNS=15       runs per CLI timing
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,7 +66,9 @@ case "$BAL" in none|tcp|http) ;; *) die "BENCH_BALANCER must be auto, none, tcp 
 [ "$BAL" = none ] && [ "$INSTANCES" -gt 1 ] && die "several instances need a balancer (BENCH_BALANCER=tcp|http)"
 [ "$NKEYS" -gt 1 ] && [ "$BAL" != http ] && die "BENCH_KEYS>1 needs BENCH_BALANCER=http (it rotates the keys per request)"
 
-if [ "$LOADGEN" = wrk ] && ! command -v wrk >/dev/null; then
+CLI_BENCH=${BENCH_CLI:-1}
+case "$CLI_BENCH" in 0|1|only) ;; *) die "BENCH_CLI must be 0, 1 or only" ;; esac
+if [ "$CLI_BENCH" != only ] && [ "$LOADGEN" = wrk ] && ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "bench: wrk not found; installing it with apt-get"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || die "apt-get install wrk failed"
@@ -165,6 +171,23 @@ done
 
 node "$REPO/bench/lib/issue-keys.mjs" "$KL_URL" "$ADMIN_TOKEN" "$NKEYS" >"$OUT/keys.txt" || die "could not issue vault keys"
 KEY=$(head -1 "$OUT/keys.txt")
+
+# CLI start-up: what a user waits for on every management command (the proxy is local, the list short)
+if [ "$CLI_BENCH" != 0 ]; then
+  echo; echo "=== CLI latency: keyleash keys list (process start to exit) ==="
+  export KEYLEASH_URL=$KL_URL KEYLEASH_ADMIN_TOKEN=$ADMIN_TOKEN
+  CLI_RUNS=${BENCH_CLI_RUNS:-15}
+  # the floor on this box: starting node itself
+  node "$REPO/bench/cli-latency.mjs" --runs "$CLI_RUNS" --label "node -e 0 (floor)" -- node -e 0 | tee "$OUT/cli-latency.txt"
+  (cd "$REPO" && node bench/cli-latency.mjs --runs "$CLI_RUNS" --label "source (node --import tsx)" -- node --import tsx packages/proxy/src/cli/main.ts keys list) | tee -a "$OUT/cli-latency.txt"
+  if [ -f "$REPO/packages/proxy/dist/cli/main.js" ]; then
+    (cd "$REPO" && node bench/cli-latency.mjs --runs "$CLI_RUNS" --label "built (plain node, as installed)" -- node --conditions=keyleash-dist packages/proxy/dist/cli/main.js keys list) | tee -a "$OUT/cli-latency.txt"
+  else
+    echo "built: not measured (run npx -y pnpm@10.34.9 build first)" | tee -a "$OUT/cli-latency.txt"
+  fi
+  unset KEYLEASH_URL KEYLEASH_ADMIN_TOKEN
+  [ "$CLI_BENCH" = only ] && exit 0
+fi
 
 PX_BASE=$KL_URL
 if [ "$BAL" != none ]; then

@@ -5,9 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 
-/** The server CI provides (trust auth); KEYLEASH_TEST_PG_URL points elsewhere. */
-export const TEST_PG_URL = process.env.KEYLEASH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * The test run's own PostgreSQL (started by global-setup.ts), or the server KEYLEASH_TEST_PG_URL
+ * names. Never a default address: a server the machine happens to run is not the suite's.
+ */
+export const TEST_PG_URL: string = inject('keyleashTestPgUrl');
 
 export interface TestSchema {
   schema: string;
@@ -25,7 +29,7 @@ export async function connectTestDatabase(): Promise<pg.Client> {
   } catch (error) {
     throw new Error(
       `PostgreSQL is not reachable at ${TEST_PG_URL} (${error instanceof Error ? error.message : String(error)}). ` +
-        'The PostgreSQL store tests do not skip: start PostgreSQL (trust auth, database "test") or set KEYLEASH_TEST_PG_URL.',
+        'The PostgreSQL store tests do not skip: the run starts its own server (test/postgres/global-setup.ts) unless KEYLEASH_TEST_PG_URL names one.',
     );
   }
   // BIGINT as numbers, as the store reads them

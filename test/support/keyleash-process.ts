@@ -22,19 +22,24 @@ export interface StartOptions {
   storeUrl?: string;
   extraArgs?: string[];
   adminToken?: string;
+  /** run an installed CLI instead of the workspace's source, e.g. `npx keyleash` in a consumer directory */
+  cli?: { command: string; args: string[]; cwd: string };
 }
 
 /** Runs `keyleash serve` as a real process (the CLI users run) on an ephemeral port. */
 export async function startKeyleash(options: StartOptions = {}): Promise<KeyleashProcess> {
   const storeUrl = options.storeUrl ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'keyleash-test-')), 'keyleash.db')}`;
   const adminToken = options.adminToken ?? `kla_test_${Math.random().toString(36).slice(2)}`;
-  const args = ['--import', 'tsx', join(REPO_ROOT, 'packages/proxy/src/cli/main.ts'), 'serve', '--port', '0', '--store', storeUrl];
+  const cli = options.cli ?? { command: process.execPath, args: ['--import', 'tsx', join(REPO_ROOT, 'packages/proxy/src/cli/main.ts')], cwd: REPO_ROOT };
+  const args = [...cli.args, 'serve', '--port', '0', '--store', storeUrl];
   for (const [host, url] of Object.entries(options.upstreams ?? {})) args.push('--upstream', `${host}=${url}`);
   args.push(...(options.extraArgs ?? []));
-  const child = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', KEYLEASH_ADMIN_TOKEN: adminToken, KEYLEASH_LOG_LEVEL: 'warn', ...options.env },
+  const child = spawn(cli.command, args, {
+    cwd: cli.cwd,
+    env: { PATH: process.env.PATH ?? '', ...(options.cli ? { HOME: process.env.HOME ?? '' } : {}), KEYLEASH_ADMIN_TOKEN: adminToken, KEYLEASH_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // a launcher such as npx runs keyleash as its child: stop() signals the whole group
+    detached: options.cli !== undefined,
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -63,7 +68,10 @@ export async function startKeyleash(options: StartOptions = {}): Promise<Keyleas
     output: () => output,
     child,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        if (options.cli && child.pid) process.kill(-child.pid, signal);
+        else child.kill(signal);
+      }
       await exited;
     },
   };

@@ -1,13 +1,16 @@
 /**
  * Bundles the dashboard (Preact + the core policy schema + CSS) with esbuild's JS API, in memory.
  * Nothing is written to disk and nothing is fetched: everything comes from node_modules.
+ * Inside the workspace the proxy bundles at start (edits show up on restart); the built package
+ * ships the bundle prebuilt (see write-assets.ts, prebuilt.ts), so esbuild is loaded only here,
+ * on demand, and is no run-time dependency of an installed keyleash.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 
 export interface BuiltAsset {
   /** file name under the dashboard's base path, content-hashed: `app-3F2A….js` */
@@ -44,6 +47,7 @@ function coreSchemaOnly(): Plugin {
 }
 
 export async function buildDashboard(options: { minify?: boolean } = {}): Promise<DashboardBundle> {
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [join(WEB_DIR, 'main.tsx')],
     bundle: true,
@@ -60,11 +64,20 @@ export async function buildDashboard(options: { minify?: boolean } = {}): Promis
     logLevel: 'silent',
     plugins: [coreSchemaOnly()],
   });
-  const asset = (ext: string, contentType: string): BuiltAsset => {
+  const asset = (ext: string): BuiltAsset => {
     const file = result.outputFiles.find((f) => f.path.endsWith(ext));
     if (!file) throw new Error(`the dashboard build produced no ${ext} file`);
     const body = Buffer.from(file.contents);
-    return { name: basename(file.path), contentType, body, gzip: gzipSync(body, { level: 9 }), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+    return builtAsset(basename(file.path), body, gzipSync(body, { level: 9 }));
   };
-  return { script: asset('.js', 'text/javascript; charset=utf-8'), stylesheet: asset('.css', 'text/css; charset=utf-8') };
+  return { script: asset('.js'), stylesheet: asset('.css') };
+}
+
+const CONTENT_TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** One served file: its bytes, their gzip and the ETag, whether just bundled or read from disk. */
+export function builtAsset(name: string, body: Buffer, gzip: Buffer): BuiltAsset {
+  const contentType = CONTENT_TYPES[extname(name)];
+  if (!contentType) throw new Error(`the dashboard has no content type for ${name}`);
+  return { name, contentType, body, gzip, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }

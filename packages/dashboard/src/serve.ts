@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildDashboard, type BuiltAsset, type DashboardBundle } from './build.ts';
+import { loadPrebuiltDashboard } from './prebuilt.ts';
 
 export interface DashboardOptions {
   /** where the proxy mounts the dashboard; default `/dashboard` */
@@ -79,7 +80,7 @@ export function createDashboard(options: DashboardOptions = {}): Dashboard {
   const base = (options.basePath ?? '/dashboard').replace(/\/+$/, '');
   let bundle: Promise<DashboardBundle> | undefined;
   const load = (): Promise<DashboardBundle> => {
-    bundle ??= buildDashboard().catch((error: unknown) => {
+    bundle ??= Promise.resolve().then(() => loadPrebuiltDashboard() ?? buildDashboard()).catch((error: unknown) => {
       bundle = undefined; // a later request tries again
       throw error;
     });

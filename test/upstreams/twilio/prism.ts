@@ -5,8 +5,8 @@
  * About 3 s to start, so a test file starts each Prism it needs once.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../support/free-port.ts';
 import { REPO_ROOT } from '../../support/keyleash-process.ts';
 
 export const TWILIO_SPECS = {
@@ -19,16 +19,6 @@ export interface Prism {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 export async function startPrism(spec: keyof typeof TWILIO_SPECS): Promise<Prism> {
   const port = await freePort();

@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import { z } from 'zod';
 import { defineTool } from './define-tool.ts';
 
@@ -13,7 +14,8 @@ export const createPaymentIntent = defineTool({
     description: z.string().optional(),
     payment_method: z.string().optional(),
   }),
-  async run(input, { clients }) {
+  // the declared result keeps the emitted .d.ts free of paths into stripe's internals
+  async run(input, { clients }): Promise<{ id: string; amount: number; currency: string; status: Stripe.PaymentIntent.Status }> {
     const intent = await clients.stripe.paymentIntents.create({
       amount: input.amount,
       currency: input.currency,

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import type { ServeFlags } from '../config.ts';
 import { CliError, type CliConnection } from './api-client.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
-import { serve } from './serve.ts';
 import { registerSpendCommand } from './spend.ts';
 
 const program = new Command('keyleash')
@@ -32,7 +32,8 @@ program
     'largest request body read: <size> for every vendor host (default 1MiB), <host>=<size> for one (default files.stripe.com=32MiB); binary units (512KiB, 1MiB); larger bodies get 413 (repeatable; env KEYLEASH_MAX_BODY)',
     (v: string, p: string[] = []) => [...p, v],
   )
-  .action(serve);
+  // the server and its store drivers load only for `serve`: `keys list` and friends start in ~0.1 s
+  .action(async (flags: ServeFlags) => (await import('./serve.ts')).serve(flags));
 
 registerKeyCommands(program, connection);
 registerAuditCommands(program, connection);

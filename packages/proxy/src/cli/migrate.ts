@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_STORE_URL, openStore } from '../stores/open-store.ts';
-import { isPostgresUrl } from '../stores/postgres/connection.ts';
-import { PostgresStore } from '../stores/postgres/postgres-store.ts';
+import { DEFAULT_STORE_URL } from '../stores/default-store-url.ts';
 
 /**
  * `keyleash migrate --store …`: applies pending schema migrations and exits. `serve` migrates on
@@ -15,6 +13,12 @@ export function registerMigrateCommand(program: Command): void {
     .option('--store <url>', `sqlite:<path> (default ${DEFAULT_STORE_URL}) or postgres://…[?schema=name] (env KEYLEASH_STORE)`)
     .action(async (flags: { store?: string }) => {
       const url = flags.store ?? process.env.KEYLEASH_STORE ?? DEFAULT_STORE_URL;
+      // the store drivers load only for this command: the management commands stay quick to start
+      const [{ openStore }, { isPostgresUrl }, { PostgresStore }] = await Promise.all([
+        import('../stores/open-store.ts'),
+        import('../stores/postgres/connection.ts'),
+        import('../stores/postgres/postgres-store.ts'),
+      ]);
       if (isPostgresUrl(url)) {
         const store = await PostgresStore.connect(url, { migrate: false });
         try {

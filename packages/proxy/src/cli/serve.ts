@@ -3,6 +3,11 @@ import { resolveServeConfig, type ServeFlags } from '../config.ts';
 import { createKeyleash } from '../server.ts';
 import { openStore } from '../stores/open-store.ts';
 
+/** How the user runs this CLI: the installed `keyleash` bin, or the workspace's pnpm script. */
+function cliCommand(): string {
+  return import.meta.url.includes('/node_modules/') ? 'npx keyleash' : 'npx -y pnpm@10.34.9 keyleash';
+}
+
 export async function serve(flags: ServeFlags): Promise<void> {
   const config = resolveServeConfig(flags, process.env);
   const logger = pino({ level: process.env.KEYLEASH_LOG_LEVEL ?? 'info' });
@@ -32,7 +37,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   }
   process.stdout.write(
     `keyleash listening on ${url} (store: ${store.kind})\n` +
-      `Make your first key (with KEYLEASH_ADMIN_TOKEN exported):\n  KEYLEASH_URL=${url} npx -y pnpm@10.34.9 keyleash keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
+      `Make your first key (with KEYLEASH_ADMIN_TOKEN exported):\n  KEYLEASH_URL=${url} ${cliCommand()} keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
   );
   for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID']) {
     if (!process.env[vendor]) logger.warn(`${vendor} is not set: requests for that vendor will be refused until it is`);

@@ -3,8 +3,9 @@ import type { Store } from '@keyleash/core';
 import { isPostgresUrl } from './postgres/connection.ts';
 import { PostgresStore } from './postgres/postgres-store.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
+import { DEFAULT_STORE_URL } from './default-store-url.ts';
 
-export const DEFAULT_STORE_URL = 'sqlite:./.keyleash/keyleash.db';
+export { DEFAULT_STORE_URL };
 
 /**
  * `sqlite:<path>` (or `sqlite::memory:`) or `postgres://user@host:port/db[?schema=name&pool_max=n]`.
