@@ -14,6 +14,8 @@
  * - `unpriced`: replaces the parent's list; every entry covered by a parent entry, and no call
  *   counted at less than the parent would count it ("free" counts as $0);
  * - `stripe_accounts`: a subset of the parent's;
+ * - `rules`: replaces the parent's list, but every parent rule must be kept by a child rule at
+ *   least as tight (rules/tightening.ts); omitted = the parent's rules;
  * - the parent and every ancestor must be active (not revoked, not expired), and the child's depth
  *   (parent's + 1) at most `maxDepth`.
  *
@@ -24,6 +26,8 @@
 import { parseEndpointPattern, uncoveredPatterns, patternCovers, type EndpointPattern } from './endpoint-pattern.ts';
 import { formatUsd, usdToMicros, type MicroUsd } from './money.ts';
 import { expiryFrom, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
+import { ruleFromJson, unresolvedPlaceholders } from './rules/schema.ts';
+import { ruleWidenings } from './rules/tightening.ts';
 import { keyStatus, type VaultKeyRecord } from './vault-key-record.ts';
 
 export const DEFAULT_MAX_KEY_DEPTH = 5;
@@ -127,6 +131,11 @@ export function deriveChildPolicy(
   if (request.twilio !== undefined && base.vendor !== 'twilio') problems.push(`twilio: settings apply only to a twilio key, not a ${base.vendor} key`);
   if (twilio) problems.push(...twilioWidenings(base.twilio, twilio));
 
+  const rules = request.rules === undefined ? base.rules : request.rules.map(ruleFromJson);
+  if (request.rules !== undefined) {
+    problems.push(...unresolvedPlaceholders(request.rules, metadata), ...ruleWidenings(base.rules ?? [], rules ?? [], base.metadata, metadata));
+  }
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -141,6 +150,7 @@ export function deriveChildPolicy(
       unpriced,
       stripeAccounts,
       ...(twilio ? { twilio } : {}),
+      ...(rules ? { rules } : {}),
     },
   };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseEndpointPattern } from './endpoint-pattern.ts';
 import { microsToUsd, usdToMicros, type MicroUsd } from './money.ts';
+import { ruleFromJson, RulesSchema, ruleToJson, unresolvedPlaceholders, type ParameterRule, type ParameterRuleJson } from './rules/schema.ts';
 
 export const VENDOR_NAMES = ['stripe', 'twilio'] as const;
 export type VendorName = (typeof VENDOR_NAMES)[number];
@@ -67,6 +68,8 @@ const policyFields = {
   /** Connected accounts the key may act for via `Stripe-Account`; empty = the platform account only. */
   stripe_accounts: z.array(z.string().regex(/^acct_[A-Za-z0-9]+$/, 'Stripe account ids look like acct_…')).max(100),
   twilio: twilioSettingsSchema,
+  /** parameter rules (rules/schema.ts): every rule whose endpoint matches a request must hold */
+  rules: RulesSchema,
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -89,10 +92,12 @@ export const IssueKeyRequest = z
     unpriced: policyFields.unpriced.default({}),
     stripe_accounts: policyFields.stripe_accounts.default([]),
     twilio: policyFields.twilio.optional(),
+    rules: policyFields.rules.default([]),
   })
   .strict()
   .superRefine((body, ctx) => {
     exactlyOneExpiry(body, ctx);
+    for (const problem of unresolvedPlaceholders(body.rules, body.metadata)) ctx.addIssue({ code: 'custom', path: ['rules'], message: problem });
     if (body.twilio !== undefined && body.vendor !== 'twilio') {
       ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${body.vendor} key` });
     }
@@ -120,6 +125,7 @@ export const DeriveKeyRequest = z
     unpriced: policyFields.unpriced.optional(),
     stripe_accounts: policyFields.stripe_accounts.optional(),
     twilio: policyFields.twilio.optional(),
+    rules: policyFields.rules.optional(),
   })
   .strict()
   .superRefine(exactlyOneExpiry);
@@ -138,6 +144,8 @@ export interface Policy {
   stripeAccounts: string[];
   /** twilio keys only; absent = no settings (every field null) */
   twilio?: TwilioSettings;
+  /** parameter rules; absent (keys issued before rules existed) = none */
+  rules?: ParameterRule[];
 }
 
 /** The Twilio settings as keyleash holds them: money in micro-USD; null = not set. */
@@ -201,6 +209,7 @@ export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Poli
     unpriced: unpricedToMicros(body.unpriced),
     stripeAccounts: body.stripe_accounts,
     ...(body.twilio ? { twilio: twilioSettingsFromJson(body.twilio) } : {}),
+    rules: body.rules.map(ruleFromJson),
   };
 }
 
@@ -217,6 +226,7 @@ export interface PolicyJson {
   stripe_accounts: string[];
   /** twilio keys with settings only */
   twilio?: ReturnType<typeof twilioSettingsToJson>;
+  rules: ParameterRuleJson[];
 }
 
 export function policyToJson(policy: Policy): PolicyJson {
@@ -233,6 +243,7 @@ export function policyToJson(policy: Policy): PolicyJson {
     ),
     stripe_accounts: policy.stripeAccounts,
     ...(policy.twilio ? { twilio: twilioSettingsToJson(policy.twilio) } : {}),
+    rules: (policy.rules ?? []).map(ruleToJson),
   };
 }
 

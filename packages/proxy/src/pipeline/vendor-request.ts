@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { InboundRequest, Pricing, RevealedPrice, UpstreamAnswer, Vendor, VendorSecrets } from '../vendors/vendor.ts';
 import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
+import { checkCostRules, checkParameterRules } from '../rules/check-rules.ts';
 import { describeAdmissionRefusal } from './admission-refusal.ts';
 import { readAttribution } from './attribution.ts';
 import { authenticate } from './authenticate.ts';
@@ -123,6 +124,8 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   }
   const headerRefusal = vendor.checkHeaders?.(inbound, key);
   if (headerRefusal) return refuse(deps, res, facts, headerRefusal, key, key.id);
+  const paramRefusal = checkParameterRules(chain, inbound, route.segments);
+  if (paramRefusal) return refuse(deps, res, facts, paramRefusal, key, key.id);
 
   // 3. price: before anything is sent, and possibly by asking the vendor with the real secret
   let pricing: Pricing;
@@ -173,6 +176,9 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
       break;
     }
   }
+
+  const costRefusal = checkCostRules(chain, inbound.method, route.segments, micros);
+  if (costRefusal) return refuse(deps, res, facts, costRefusal, key, key.id);
 
   // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
   const idempotencyKey = vendor.idempotencyKey(inbound);
