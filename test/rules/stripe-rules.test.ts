@@ -68,10 +68,11 @@ describe('each rule kind, allowed and refused', () => {
   });
 
   it('a list of allowed values', async () => {
-    const key = await issue([{ endpoint: PI, params: { 'payment_method_types[0]': ['card', 'sepa_debit'] } }]);
+    const key = await issue([{ endpoint: PI, params: { capture_method: ['manual', 'automatic'] } }]);
     const stripe = sdk(stack.keyleash.url, key.vault_key);
-    await stripe.paymentIntents.create({ amount: 700, currency: 'eur', payment_method_types: ['sepa_debit'] });
-    await ruleRefusal(key, () => stripe.paymentIntents.create({ amount: 700, currency: 'eur', payment_method_types: ['klarna'] }));
+    await stripe.paymentIntents.create({ amount: 700, currency: 'eur', capture_method: 'manual' });
+    const error = await ruleRefusal(key, () => stripe.paymentIntents.create({ amount: 700, currency: 'eur', capture_method: 'automatic_async' }));
+    expect(error.message).toContain('only one of "manual", "automatic"');
   });
 
   it('a prefix', async () => {

@@ -132,4 +132,22 @@ describe('the keyleash CLI against a running proxy', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/401/);
   });
+
+  it('keys create --rule sets parameter rules; keys show prints them; keys derive --rule may only tighten', async () => {
+    const rule = { endpoint: 'POST /v1/payment_intents', max_usd_per_call: 20, currencies: ['usd'] };
+    const result = await keyleash(['keys', 'create', '--vendor', 'stripe', '--daily-usd-cap', '100', '--allow', 'POST /v1/payment_intents', '--expires-in', '1h', '--rule', JSON.stringify(rule), '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const key = JSON.parse(result.stdout);
+    expect(key.policy.rules).toEqual([rule]);
+    expect((await keyleash(['keys', 'show', key.id])).stdout).toContain('rules[0]: {"endpoint":"POST /v1/payment_intents","max_usd_per_call":20');
+    const refused = await sdkError(sdk(stack.keyleash.url, key.vault_key).paymentIntents.create({ amount: 2001, currency: 'usd' }));
+    expect(refused.code).toBe('keyleash_rule_violation');
+
+    const wider = await keyleash(['keys', 'derive', '--parent', key.vault_key, '--rule', JSON.stringify({ ...rule, max_usd_per_call: 30 })]);
+    expect(wider.code).toBe(1);
+    expect(wider.stderr).toContain('rules[0] ("POST /v1/payment_intents")');
+    const tighter = await keyleash(['keys', 'derive', '--parent', key.vault_key, '--rule', JSON.stringify({ ...rule, max_usd_per_call: 5 }), '--json']);
+    expect(tighter.code, tighter.stderr).toBe(0);
+    expect(JSON.parse(tighter.stdout).policy.rules[0].max_usd_per_call).toBe(5);
+  });
 });
