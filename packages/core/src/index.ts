@@ -5,6 +5,7 @@ export * from './vault-key-record.ts';
 export * from './policy.ts';
 export * from './derivation.ts';
 export * from './rules/index.ts';
+export * from './alerts/index.ts';
 export * from './request-path.ts';
 export * from './endpoint-pattern.ts';
 export * from './audit.ts';

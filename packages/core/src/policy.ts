@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseEndpointPattern } from './endpoint-pattern.ts';
 import { microsToUsd, usdToMicros, type MicroUsd } from './money.ts';
+import { AlertSettingsSchema, alertSettingsFromJson, alertSettingsToJson, type AlertSettings } from './alerts/alert-settings.ts';
 import { ruleFromJson, RulesSchema, ruleToJson, unresolvedPlaceholders, type ParameterRule, type ParameterRuleJson } from './rules/schema.ts';
 
 export const VENDOR_NAMES = ['stripe', 'twilio'] as const;
@@ -70,6 +71,8 @@ const policyFields = {
   twilio: twilioSettingsSchema,
   /** parameter rules (rules/schema.ts): every rule whose endpoint matches a request must hold */
   rules: RulesSchema,
+  /** spend alerts at fractions of the daily cap (alerts/alert-settings.ts) */
+  alerts: AlertSettingsSchema,
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -93,11 +96,15 @@ export const IssueKeyRequest = z
     stripe_accounts: policyFields.stripe_accounts.default([]),
     twilio: policyFields.twilio.optional(),
     rules: policyFields.rules.default([]),
+    alerts: policyFields.alerts.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
     exactlyOneExpiry(body, ctx);
     for (const problem of unresolvedPlaceholders(body.rules, body.metadata)) ctx.addIssue({ code: 'custom', path: ['rules'], message: problem });
+    if (body.alerts && body.daily_usd_cap === null) {
+      ctx.addIssue({ code: 'custom', path: ['alerts'], message: 'alerts are fractions of the daily cap, so they need a daily_usd_cap' });
+    }
     if (body.twilio !== undefined && body.vendor !== 'twilio') {
       ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${body.vendor} key` });
     }
@@ -126,6 +133,7 @@ export const DeriveKeyRequest = z
     stripe_accounts: policyFields.stripe_accounts.optional(),
     twilio: policyFields.twilio.optional(),
     rules: policyFields.rules.optional(),
+    alerts: policyFields.alerts.optional(),
   })
   .strict()
   .superRefine(exactlyOneExpiry);
@@ -146,6 +154,8 @@ export interface Policy {
   twilio?: TwilioSettings;
   /** parameter rules; absent (keys issued before rules existed) = none */
   rules?: ParameterRule[];
+  /** spend alerts; absent = the server-wide default, if any */
+  alerts?: AlertSettings;
 }
 
 /** The Twilio settings as keyleash holds them: money in micro-USD; null = not set. */
@@ -210,6 +220,7 @@ export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Poli
     stripeAccounts: body.stripe_accounts,
     ...(body.twilio ? { twilio: twilioSettingsFromJson(body.twilio) } : {}),
     rules: body.rules.map(ruleFromJson),
+    ...(body.alerts ? { alerts: alertSettingsFromJson(body.alerts) } : {}),
   };
 }
 
@@ -227,6 +238,7 @@ export interface PolicyJson {
   /** twilio keys with settings only */
   twilio?: ReturnType<typeof twilioSettingsToJson>;
   rules: ParameterRuleJson[];
+  alerts?: ReturnType<typeof alertSettingsToJson>;
 }
 
 export function policyToJson(policy: Policy): PolicyJson {
@@ -244,6 +256,7 @@ export function policyToJson(policy: Policy): PolicyJson {
     stripe_accounts: policy.stripeAccounts,
     ...(policy.twilio ? { twilio: twilioSettingsToJson(policy.twilio) } : {}),
     rules: (policy.rules ?? []).map(ruleToJson),
+    ...(policy.alerts ? { alerts: alertSettingsToJson(policy.alerts) } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { AlertStore } from './alerts/alert-store.ts';
 import type { AuditDecision, AuditEntry, AuditRecord } from './audit.ts';
 import type { MicroUsd } from './money.ts';
 import type { VaultKeyRecord } from './vault-key-record.ts';
@@ -159,6 +160,9 @@ export interface Store {
   spend(query: SpendQuery): Promise<SpendRow[]>;
 
   queryAudit(filter: AuditFilter): Promise<AuditRecord[]>;
+
+  /** recorded alerts and their delivery outbox (alerts/alert-store.ts) */
+  readonly alerts: AlertStore;
   /** every audit row in chain order, in pages, for `keyleash audit verify` */
   auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]>;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '@keyleash/core';
 import { PostgresStore } from '../../src/stores/postgres/postgres-store.ts';
 import { parsePostgresUrl } from '../../src/stores/postgres/connection.ts';
+import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../../src/stores/postgres/schema.ts';
 import { connectTestDatabase, createTestSchema, TEST_PG_URL } from '../../../../test/postgres/pg-test-schema.ts';
 import { describeStoreConformance } from './store-conformance.ts';
 
@@ -60,9 +61,9 @@ describe('postgres store specifics', () => {
       const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.connect(schema.storeUrl, { migrate: false })));
       const reports = await Promise.all(stores.map((s) => s.runMigrations()));
       expect(reports.filter((r) => r.applied.length > 0)).toHaveLength(1);
-      expect(reports.every((r) => r.version === 1)).toBe(true);
-      const { rows } = await schema.sql.query(`SELECT version FROM "${schema.schema}".schema_migrations`);
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(reports.every((r) => r.version === LATEST_POSTGRES_VERSION)).toBe(true);
+      const { rows } = await schema.sql.query(`SELECT version FROM "${schema.schema}".schema_migrations ORDER BY version`);
+      expect(rows).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version })));
       // the stores work on the schema they migrated together
       const record = await stores[3]!.appendAudit({ at: 1, vaultKeyId: null, rootKeyId: null, metadata: {}, vendor: 'stripe', method: 'GET', path: '/v1/x', status: 200, decision: 'allowed', reason: null, reservedMicros: 0, settledMicros: 0, upstreamRequestId: null, idempotencyKey: null, latencyMs: 0, attribution: {} });
       expect(record.seq).toBe(1);
@@ -82,9 +83,9 @@ describe('postgres store specifics', () => {
           env: { PATH: process.env.PATH ?? '' },
         });
       const outputs = (await Promise.all([migrate(), migrate(), migrate()])).map((r) => r.stdout);
-      expect(outputs.filter((o) => o.includes('(applied 1)'))).toHaveLength(1);
+      expect(outputs.filter((o) => o.includes(`(applied ${POSTGRES_MIGRATIONS.map((m) => m.version).join(', ')})`))).toHaveLength(1);
       expect(outputs.filter((o) => o.includes('(nothing to apply)'))).toHaveLength(2);
-      for (const output of outputs) expect(output).toContain(`schema "${schema.schema}" at version 1`);
+      for (const output of outputs) expect(output).toContain(`schema "${schema.schema}" at version ${LATEST_POSTGRES_VERSION}`);
     } finally {
       await schema.drop();
     }
@@ -112,7 +113,7 @@ describe('postgres store specifics', () => {
       await store.insertKey(key);
       expect(await store.getKeyChain(key.id)).toEqual([key]);
       const { rows } = await schema.sql.query(`SELECT count(*)::int AS n FROM "${schema.schema}".schema_migrations`);
-      expect(rows[0].n).toBe(1);
+      expect(rows[0].n).toBe(POSTGRES_MIGRATIONS.length);
       await store.close();
     } finally {
       await schema.drop();

@@ -61,6 +61,7 @@ import {
 import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
 import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, spendGroupExpression } from '../sql-filters.ts';
+import { PostgresAlerts } from './postgres-alerts.ts';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './schema.ts';
 
 interface LockedKeyRow {
@@ -152,6 +153,7 @@ class GroupRolledBack extends Error {
 }
 
 export class PostgresStore implements Store {
+  readonly alerts: PostgresAlerts;
   readonly kind = 'postgres';
   private readonly sql;
   /** the tail of this instance's queue of admissions per key tree (see `admit`) */
@@ -170,6 +172,7 @@ export class PostgresStore implements Store {
   ) {
     const s = quoteIdent(schema);
     const t = (table: string) => `${s}.${table}`;
+    this.alerts = new PostgresAlerts(pool, t('alerts'));
     this.sql = {
       t,
       // --- parameterised statements (one per round trip) ---

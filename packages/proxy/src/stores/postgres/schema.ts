@@ -9,6 +9,8 @@
  * transaction-scoped advisory lock, so instances that start together apply them exactly once
  * and a failed migration leaves nothing behind.
  */
+import { alertsTableSql } from '../alert-rows.ts';
+
 export interface PostgresMigration {
   version: number;
   description: string;
@@ -102,6 +104,12 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
       CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON ${s}.audit FOR EACH ROW EXECUTE FUNCTION ${s}.audit_append_only();
       CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON ${s}.audit FOR EACH STATEMENT EXECUTE FUNCTION ${s}.audit_append_only();
     `,
+  },
+  {
+    // numbered apart from the ledger's migrations, which other work extends
+    version: 10,
+    description: 'recorded alerts: one per dedupe key, with their delivery outbox',
+    sql: (s) => alertsTableSql(`${s}.alerts`, 'DOUBLE PRECISION'),
   },
 ];
 

@@ -1,3 +1,5 @@
+import { alertsTableSql } from '../alert-rows.ts';
+
 /** Versioned migrations; each runs once, in order, inside one transaction. */
 export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
   {
@@ -137,5 +139,10 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
       DROP TABLE paid_objects;
       ALTER TABLE paid_objects_v3 RENAME TO paid_objects;
     `,
+  },
+  {
+    // numbered apart from the ledger's migrations, which other work extends
+    version: 10,
+    sql: alertsTableSql('alerts', 'REAL'),
   },
 ];

@@ -27,6 +27,7 @@ import {
 import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
 import { auditFilterWhere, keyFilterWhere, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteAlerts } from './sqlite-alerts.ts';
 import { SQLITE_MIGRATIONS } from './schema.ts';
 
 /**
@@ -75,6 +76,7 @@ export class SqliteStore implements Store {
   private readonly statements;
   /** admit, settle and audit: each atomic, committed in groups (see group-commit.ts) */
   private readonly group: GroupCommit;
+  readonly alerts: SqliteAlerts;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -95,6 +97,7 @@ export class SqliteStore implements Store {
     this.migrateNow();
     const db = this.db;
     this.group = new GroupCommit(db);
+    this.alerts = new SqliteAlerts(db);
     this.statements = {
       insertKey: db.prepare(`INSERT INTO vault_keys (id, parent_id, root_id, depth, secret_hash, vendor, policy_json, metadata_json,
           daily_cap_micros, total_cap_micros, rate_limit_per_minute, expires_at, created_at, revoked_at)
