@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, parseFxTable, parseTwilioPriceTable, type FxTable, type TwilioPriceTable } from '@keyleash/core';
 import { DEFAULT_STORE_URL } from './stores/open-store.ts';
 import { parseUpstreamOverrides } from './pipeline/upstreams.ts';
+import { resolveAlertConfig, type AlertConfig, type AlertFlags } from './alerts/alert-config.ts';
 
-export interface ServeFlags {
+export interface ServeFlags extends AlertFlags {
   port?: string;
   host?: string;
   store?: string;
@@ -24,6 +25,7 @@ export interface ServeConfig {
   fxTable: FxTable;
   twilioPriceTable: TwilioPriceTable;
   maxKeyDepth: number;
+  alerts: AlertConfig;
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -58,5 +60,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
     fxTable,
     twilioPriceTable,
     maxKeyDepth,
+    alerts: resolveAlertConfig(flags, env),
   };
 }

@@ -15,6 +15,7 @@ import {
   type Store,
 } from '@keyleash/core';
 import { ApiError, bearerToken, metadataFilter, readJsonBody, sendApiError, sendJson } from './http-json.ts';
+import { listAlertsJson } from './alert-views.ts';
 import { keyToJson } from './key-views.ts';
 import type { KeyService } from './key-service.ts';
 
@@ -190,6 +191,11 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
       total_micros: total,
       data: rows.map((row) => ({ group: row.group, usd: microsToUsd(row.micros), micros: row.micros, requests: row.requests })),
     });
+  }
+
+  if (parts[0] === 'alerts' && parts.length === 1 && method === 'GET') {
+    requireAdmin(req, deps);
+    return sendJson(res, 200, await listAlertsJson(store, url.searchParams));
   }
 
   throw new ApiError(404, 'not_found', `no management endpoint ${method} ${url.pathname}`);

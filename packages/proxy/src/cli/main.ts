@@ -27,6 +27,8 @@ program
   .option('--fx-table <file>', 'replace the dated FX table (JSON; env KEYLEASH_FX_TABLE)')
   .option('--twilio-price-table <file>', 'replace the dated Twilio price table (JSON; env KEYLEASH_TWILIO_PRICE_TABLE)')
   .option('--max-key-depth <n>', 'how deep child keys may nest (default 5)')
+  .option('--alert-thresholds <fractions>', 'spend alerts for every capped key without its own, e.g. 0.5,0.8,1 (env KEYLEASH_ALERT_THRESHOLDS)')
+  .option('--alert-webhook-url <url>', 'where those alerts are POSTed, signed with env KEYLEASH_WEBHOOK_SECRET (env KEYLEASH_ALERT_WEBHOOK_URL)')
   .action(serve);
 
 registerKeyCommands(program, connection);

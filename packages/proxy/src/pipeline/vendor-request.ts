@@ -10,6 +10,7 @@ import { anyPatternMatches, refusal, type AuditEntry, type Refusal, type Store, 
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { InboundRequest, Pricing, RevealedPrice, UpstreamAnswer, Vendor, VendorSecrets } from '../vendors/vendor.ts';
+import type { SpendAlerts } from '../alerts/spend-crossings.ts';
 import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
 import { checkCostRules, checkParameterRules } from '../rules/check-rules.ts';
 import { describeAdmissionRefusal } from './admission-refusal.ts';
@@ -27,6 +28,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   logger: Logger;
   clock: () => number;
+  /** records threshold crossings right after each admission */
+  spendAlerts?: SpendAlerts;
 }
 
 /** What the request looked like, for the audit row whatever happens to it. */
@@ -192,6 +195,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
     deps.metrics.reservationSeconds.observe(Number(process.hrtime.bigint() - reserveStarted) / 1e9);
   }
   if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id), key, key.id);
+  await deps.spendAlerts?.afterAdmission(chain, now);
 
   // 5. forward: the real secret in place of the vault key; nothing of keyleash's goes upstream
   // A replay's answer is read too: the object it names may have been created by this very request
