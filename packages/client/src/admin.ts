@@ -1,4 +1,4 @@
-import type { AuditRowJson, IssuedVaultKeyJson, ParameterRuleJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
+import type { AlertSettingsJson, AuditRowJson, IssuedVaultKeyJson, ParameterRuleJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
 import { resolveProxyUrl, type ProxyOptions } from './config.ts';
 
 /** A management API answer that was not a success; `problems` names every invalid field. */
@@ -30,6 +30,8 @@ export interface KeyPolicyInput {
   twilio?: TwilioSettingsJson;
   /** parameter rules (per-call maximum, currencies, pinned parameters); a child may only tighten them */
   rules?: ParameterRuleJson[];
+  /** spend alerts at fractions of the daily cap; a child may change the thresholds, not the webhook */
+  alerts?: AlertSettingsJson;
 }
 
 /** A child's request: every field optional (omitted = inherited from the parent). */

@@ -2,7 +2,7 @@
  * The dashboard's only way to data: the management API, with the admin token as a Bearer header.
  * The token lives in sessionStorage (this tab only, gone when it closes), never in a URL or a cookie.
  */
-import type { AuditRowJson, IssuedVaultKeyJson, KeySpendByDayJson, SpendReportJson, VaultKeyJson } from '@keyleash/core';
+import type { AlertJson, AuditRowJson, IssuedVaultKeyJson, KeySpendByDayJson, SpendReportJson, VaultKeyJson } from '@keyleash/core';
 
 export type { KeyStatus } from '@keyleash/core';
 
@@ -121,4 +121,11 @@ export const auditApi = {
 export const spendApi = {
   grouped: (groupBy: string, from: string, to: string) =>
     api<SpendJson>('GET', `/api/spend?group_by=${encodeURIComponent(groupBy)}&from=${from}&to=${to}`),
+};
+
+export type { AlertJson };
+
+export const alertsApi = {
+  /** newest first */
+  list: () => api<{ data: AlertJson[] }>('GET', '/api/alerts').then((r) => r.data),
 };
