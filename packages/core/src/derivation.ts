@@ -19,6 +19,7 @@
  * - `alerts`: thresholds are the child's own choice (they only notify), but the webhook URL is the
  *   parent's: only an admin may point keyleash at a URL, or a key holder could make the proxy send
  *   requests into its own network;
+ * - `approval`: a lower threshold and a shorter timeout than the parent's, never none under a parent that has one;
  * - the parent and every ancestor must be active (not revoked, not expired), and the child's depth
  *   (parent's + 1) at most `maxDepth`.
  *
@@ -30,6 +31,7 @@ import { parseEndpointPattern, uncoveredPatterns, patternCovers, type EndpointPa
 import { formatUsd, usdToMicros, type MicroUsd } from './money.ts';
 import { expiryFrom, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
 import { alertSettingsFromJson } from './alerts/alert-settings.ts';
+import { approvalSettingsFromJson, approvalWidenings } from './approvals/approval-settings.ts';
 import { ruleFromJson, unresolvedPlaceholders } from './rules/schema.ts';
 import { ruleWidenings } from './rules/tightening.ts';
 import { keyStatus, type VaultKeyRecord } from './vault-key-record.ts';
@@ -146,6 +148,9 @@ export function deriveChildPolicy(
   }
   if (alerts && dailyCapMicros === null) problems.push('alerts: alerts are fractions of the daily cap, so they need a daily_usd_cap');
 
+  const approval = request.approval === undefined ? base.approval : approvalSettingsFromJson(request.approval);
+  problems.push(...approvalWidenings(base.approval, approval));
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -162,6 +167,7 @@ export function deriveChildPolicy(
       ...(twilio ? { twilio } : {}),
       ...(rules ? { rules } : {}),
       ...(alerts ? { alerts } : {}),
+      ...(approval ? { approval } : {}),
     },
   };
 }

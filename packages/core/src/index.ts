@@ -6,6 +6,7 @@ export * from './policy.ts';
 export * from './derivation.ts';
 export * from './rules/index.ts';
 export * from './alerts/index.ts';
+export * from './approvals/index.ts';
 export * from './request-path.ts';
 export * from './endpoint-pattern.ts';
 export * from './audit.ts';

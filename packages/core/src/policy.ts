@@ -2,22 +2,14 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseEndpointPattern } from './endpoint-pattern.ts';
 import { microsToUsd, usdToMicros, type MicroUsd } from './money.ts';
+import { usdAmount } from './usd-schema.ts';
+import { ApprovalSettingsSchema, approvalSettingsFromJson, approvalSettingsToJson, type ApprovalSettings } from './approvals/approval-settings.ts';
 import { AlertSettingsSchema, alertSettingsFromJson, alertSettingsToJson, type AlertSettings } from './alerts/alert-settings.ts';
 import { ruleFromJson, RulesSchema, ruleToJson, unresolvedPlaceholders, type ParameterRule, type ParameterRuleJson } from './rules/schema.ts';
 
 export const VENDOR_NAMES = ['stripe', 'twilio'] as const;
 export type VendorName = (typeof VENDOR_NAMES)[number];
 
-function isExactUsd(usd: number): boolean {
-  try {
-    usdToMicros(usd);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const usdAmount = z.number().nonnegative().max(1e9).refine(isExactUsd, { message: 'USD amounts have at most 6 decimals' });
 
 const endpointPatternText = z.string().superRefine((text, ctx) => {
   const parsed = parseEndpointPattern(text);
@@ -73,6 +65,8 @@ const policyFields = {
   rules: RulesSchema,
   /** spend alerts at fractions of the daily cap (alerts/alert-settings.ts) */
   alerts: AlertSettingsSchema,
+  /** priced calls above a cost wait for a human (approvals/approval-settings.ts) */
+  approval: ApprovalSettingsSchema,
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -97,6 +91,7 @@ export const IssueKeyRequest = z
     twilio: policyFields.twilio.optional(),
     rules: policyFields.rules.default([]),
     alerts: policyFields.alerts.optional(),
+    approval: policyFields.approval.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -134,6 +129,7 @@ export const DeriveKeyRequest = z
     twilio: policyFields.twilio.optional(),
     rules: policyFields.rules.optional(),
     alerts: policyFields.alerts.optional(),
+    approval: policyFields.approval.optional(),
   })
   .strict()
   .superRefine(exactlyOneExpiry);
@@ -156,6 +152,8 @@ export interface Policy {
   rules?: ParameterRule[];
   /** spend alerts; absent = the server-wide default, if any */
   alerts?: AlertSettings;
+  /** calls costing more wait for a human; absent = none */
+  approval?: ApprovalSettings;
 }
 
 /** The Twilio settings as keyleash holds them: money in micro-USD; null = not set. */
@@ -221,6 +219,7 @@ export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Poli
     ...(body.twilio ? { twilio: twilioSettingsFromJson(body.twilio) } : {}),
     rules: body.rules.map(ruleFromJson),
     ...(body.alerts ? { alerts: alertSettingsFromJson(body.alerts) } : {}),
+    ...(body.approval ? { approval: approvalSettingsFromJson(body.approval) } : {}),
   };
 }
 
@@ -239,6 +238,7 @@ export interface PolicyJson {
   twilio?: ReturnType<typeof twilioSettingsToJson>;
   rules: ParameterRuleJson[];
   alerts?: ReturnType<typeof alertSettingsToJson>;
+  approval?: ReturnType<typeof approvalSettingsToJson>;
 }
 
 export function policyToJson(policy: Policy): PolicyJson {
@@ -257,6 +257,7 @@ export function policyToJson(policy: Policy): PolicyJson {
     ...(policy.twilio ? { twilio: twilioSettingsToJson(policy.twilio) } : {}),
     rules: (policy.rules ?? []).map(ruleToJson),
     ...(policy.alerts ? { alerts: alertSettingsToJson(policy.alerts) } : {}),
+    ...(policy.approval ? { approval: approvalSettingsToJson(policy.approval) } : {}),
   };
 }
 

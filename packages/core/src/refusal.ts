@@ -16,6 +16,8 @@ export type RefusalCode =
   | 'keyleash_unpriced_endpoint'
   | 'keyleash_account_not_allowed'
   | 'keyleash_rule_violation'
+  | 'keyleash_approval_denied'
+  | 'keyleash_approval_timeout'
   | 'keyleash_upstream_not_configured'
   | 'keyleash_store_unavailable'
   | 'keyleash_upstream_unreachable';
@@ -37,6 +39,8 @@ export const REFUSAL_KIND: Record<RefusalCode, RefusalKind> = {
   keyleash_unpriced_endpoint: 'permission',
   keyleash_account_not_allowed: 'permission',
   keyleash_rule_violation: 'permission',
+  keyleash_approval_denied: 'permission',
+  keyleash_approval_timeout: 'permission',
   keyleash_upstream_not_configured: 'unavailable',
   keyleash_store_unavailable: 'unavailable',
   keyleash_upstream_unreachable: 'unavailable',

@@ -1,4 +1,5 @@
 import type { AlertStore } from './alerts/alert-store.ts';
+import type { ApprovalStore } from './approvals/approval-store.ts';
 import type { AuditDecision, AuditEntry, AuditRecord } from './audit.ts';
 import type { MicroUsd } from './money.ts';
 import type { VaultKeyRecord } from './vault-key-record.ts';
@@ -163,6 +164,8 @@ export interface Store {
 
   /** recorded alerts and their delivery outbox (alerts/alert-store.ts) */
   readonly alerts: AlertStore;
+  /** calls held for a human decision (approvals/approval-store.ts) */
+  readonly approvals: ApprovalStore;
   /** every audit row in chain order, in pages, for `keyleash audit verify` */
   auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]>;
 }

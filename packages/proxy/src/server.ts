@@ -6,6 +6,9 @@ import { handleAdminRequest } from './admin/router.ts';
 import type { AlertConfig } from './alerts/alert-config.ts';
 import { AlertSender } from './alerts/alert-sender.ts';
 import { SpendAlerts } from './alerts/spend-crossings.ts';
+import { recordApprovalNotice } from './alerts/approval-notice.ts';
+import { ApprovalGate } from './approvals/approval-gate.ts';
+import { ApprovalSweeper } from './approvals/approval-sweeper.ts';
 import { KeyService } from './admin/key-service.ts';
 import { ApiError, sendApiError, sendJson } from './admin/http-json.ts';
 import { createMetrics } from './metrics.ts';
@@ -64,7 +67,12 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
   const alertSender = new AlertSender({ store: options.store.alerts, secret: options.alerts?.webhookSecret, logger, clock, retryBaseMs: options.alerts?.retryBaseMs });
   alertSender.start();
   const spendAlerts = new SpendAlerts(options.store, options.alerts?.defaults, () => alertSender.wake(), logger);
-  const pipeline: PipelineDeps = { store: options.store, upstreams, policies: new CompiledPolicies(), secrets, metrics, logger, clock, spendAlerts };
+  const approvals = new ApprovalGate(options.store, clock, logger, (key, approval) =>
+    recordApprovalNotice(options.store, options.alerts?.defaults, key, approval, () => alertSender.wake()),
+  );
+  const approvalSweeper = new ApprovalSweeper(options.store, clock, logger);
+  approvalSweeper.start();
+  const pipeline: PipelineDeps = { store: options.store, upstreams, policies: new CompiledPolicies(), secrets, metrics, logger, clock, spendAlerts, approvals };
   const keys = new KeyService(options.store, { maxDepth: options.maxKeyDepth ?? DEFAULT_MAX_KEY_DEPTH, clock });
   const admin = { store: options.store, keys, adminToken: options.adminToken, clock };
   const dashboard = createDashboard({ onBuildError: (error) => logger.error({ err: error }, 'the dashboard bundle could not be built') });
@@ -127,6 +135,7 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await alertSender.stop();
+      await approvalSweeper.stop();
       await upstreams.close();
     },
   };

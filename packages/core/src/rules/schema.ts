@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseEndpointPattern } from '../endpoint-pattern.ts';
 import { microsToUsd, usdToMicros, type MicroUsd } from '../money.ts';
+import { usdAmount } from '../usd-schema.ts';
 
 /** `{metadata.customer_id}`: the presenting key's own metadata field, resolved at request time. */
 const PLACEHOLDER = /^\{metadata\.([A-Za-z0-9_.-]{1,64})\}$/;
@@ -35,26 +36,13 @@ export const ParamConstraintSchema = z.union([
 ]);
 export type ParamConstraint = z.infer<typeof ParamConstraintSchema>;
 
-const usdPerCall = z
-  .number()
-  .nonnegative()
-  .max(1e9)
-  .refine((usd) => {
-    try {
-      usdToMicros(usd);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'USD amounts have at most 6 decimals');
-
 export const ParameterRuleSchema = z
   .object({
     endpoint: z.string().superRefine((text, ctx) => {
       const parsed = parseEndpointPattern(text);
       if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
     }),
-    max_usd_per_call: usdPerCall.optional(),
+    max_usd_per_call: usdAmount.optional(),
     currencies: z
       .array(z.string().regex(/^[A-Za-z]{3}$/, 'currencies are ISO 4217 codes like "usd"'))
       .min(1)

@@ -16,6 +16,7 @@ import {
 } from '@keyleash/core';
 import { ApiError, bearerToken, metadataFilter, readJsonBody, sendApiError, sendJson } from './http-json.ts';
 import { listAlertsJson } from './alert-views.ts';
+import { handleApprovalRoutes } from './approval-routes.ts';
 import { keyToJson } from './key-views.ts';
 import type { KeyService } from './key-service.ts';
 
@@ -196,6 +197,11 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
   if (parts[0] === 'alerts' && parts.length === 1 && method === 'GET') {
     requireAdmin(req, deps);
     return sendJson(res, 200, await listAlertsJson(store, url.searchParams));
+  }
+
+  if (parts[0] === 'approvals') {
+    requireAdmin(req, deps);
+    if (await handleApprovalRoutes(req, res, parts, url, store, now)) return;
   }
 
   throw new ApiError(404, 'not_found', `no management endpoint ${method} ${url.pathname}`);

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { InboundRequest, Pricing, RevealedPrice, UpstreamAnswer, Vendor, VendorSecrets } from '../vendors/vendor.ts';
 import type { SpendAlerts } from '../alerts/spend-crossings.ts';
+import type { ApprovalGate, HoldOutcome } from '../approvals/approval-gate.ts';
 import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
 import { checkCostRules, checkParameterRules } from '../rules/check-rules.ts';
 import { describeAdmissionRefusal } from './admission-refusal.ts';
@@ -30,6 +31,8 @@ export interface PipelineDeps {
   clock: () => number;
   /** records threshold crossings right after each admission */
   spendAlerts?: SpendAlerts;
+  /** holds calls above a policy's approval threshold for a human */
+  approvals?: ApprovalGate;
 }
 
 /** What the request looked like, for the audit row whatever happens to it. */
@@ -185,10 +188,14 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
 
   // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
   const idempotencyKey = vendor.idempotencyKey(inbound);
+  const held = await holdForApproval(deps, { chain, micros, now, idempotencyKey, vendor: vendor.name, method: inbound.method, path: shownPath, res });
+  if (held === 'store_failed') return storeUnavailable(deps, res, facts, new Error('approval store failed'));
+  if (held?.kind === 'refused') return refuse(deps, res, facts, held.refusal, key, key.id);
+  if (held?.kind === 'gone') return;
   let admission;
   const reserveStarted = process.hrtime.bigint();
   try {
-    admission = await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey });
+    admission = held?.kind === 'admitted' ? held.admission : await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey });
   } catch (error) {
     return storeUnavailable(deps, res, facts, error);
   } finally {
@@ -299,6 +306,17 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   }
   await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
   res.end();
+}
+
+/** A call above an approval threshold waits here for a human (approvals/approval-gate.ts); a store failure fails closed. */
+async function holdForApproval(deps: PipelineDeps, request: Parameters<ApprovalGate['hold']>[0]): Promise<HoldOutcome | 'store_failed'> {
+  if (!deps.approvals) return undefined;
+  try {
+    return await deps.approvals.hold(request);
+  } catch (error) {
+    deps.logger.error({ err: error }, 'approval hold failed');
+    return 'store_failed';
+  }
 }
 
 /**

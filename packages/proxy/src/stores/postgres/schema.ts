@@ -10,6 +10,7 @@
  * and a failed migration leaves nothing behind.
  */
 import { alertsTableSql } from '../alert-rows.ts';
+import { approvalsTableSql } from '../approval-rows.ts';
 
 export interface PostgresMigration {
   version: number;
@@ -110,6 +111,11 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
     version: 10,
     description: 'recorded alerts: one per dedupe key, with their delivery outbox',
     sql: (s) => alertsTableSql(`${s}.alerts`, 'DOUBLE PRECISION'),
+  },
+  {
+    version: 11,
+    description: 'calls held for a human decision, unique per key and Idempotency-Key',
+    sql: (s) => approvalsTableSql(`${s}.approvals`),
   },
 ];
 

@@ -1,4 +1,5 @@
 import { alertsTableSql } from '../alert-rows.ts';
+import { approvalsTableSql } from '../approval-rows.ts';
 
 /** Versioned migrations; each runs once, in order, inside one transaction. */
 export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
@@ -144,5 +145,9 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
     // numbered apart from the ledger's migrations, which other work extends
     version: 10,
     sql: alertsTableSql('alerts', 'REAL'),
+  },
+  {
+    version: 11,
+    sql: approvalsTableSql('approvals'),
   },
 ];
