@@ -1,4 +1,4 @@
-import type { AlertSettingsJson, AuditRowJson, IssuedVaultKeyJson, ParameterRuleJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
+import type { AlertSettingsJson, ApprovalSettingsJson, AuditRowJson, IssuedVaultKeyJson, ParameterRuleJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
 import { resolveProxyUrl, type ProxyOptions } from './config.ts';
 
 /** A management API answer that was not a success; `problems` names every invalid field. */
@@ -32,6 +32,8 @@ export interface KeyPolicyInput {
   rules?: ParameterRuleJson[];
   /** spend alerts at fractions of the daily cap; a child may change the thresholds, not the webhook */
   alerts?: AlertSettingsJson;
+  /** priced calls costing more than above_usd wait for a human; a child may lower the threshold and the timeout */
+  approval?: ApprovalSettingsJson;
 }
 
 /** A child's request: every field optional (omitted = inherited from the parent). */

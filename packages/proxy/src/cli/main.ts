@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { CliError, type CliConnection } from './api-client.ts';
+import { registerApprovalCommands } from './approvals.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
@@ -34,6 +35,7 @@ program
 registerKeyCommands(program, connection);
 registerAuditCommands(program, connection);
 registerSpendCommand(program, connection);
+registerApprovalCommands(program, connection);
 registerMigrateCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
