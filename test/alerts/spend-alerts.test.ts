@@ -52,6 +52,11 @@ function useStack(storeUrl: (() => Promise<{ url: string; schema?: TestSchema }>
   return stack;
 }
 
+/** A PaymentIntent key with a $10 daily cap, through instance `via`. */
+function issueTenDollarKey(stack: Stack, policy: Record<string, unknown>, via = 0) {
+  return adminApi(stack.instances[via]!).issue({ vendor: 'stripe', daily_usd_cap: 10, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '1h', ...policy });
+}
+
 /** 60 concurrent $0.50 creates against a $10 daily cap, spread over the instances: 20 fit. */
 async function crossEveryThreshold(stack: Stack, vaultKey: string) {
   const outcomes = await Promise.allSettled(
@@ -83,15 +88,7 @@ describe('on SQLite, one keyleash', () => {
   const stack = useStack(undefined, 1);
 
   it('concurrent calls crossing 50 %, 80 % and 100 % of the cap record and deliver one signed alert each, after a retry', async () => {
-    const api = adminApi(stack.instances[0]!);
-    const key = await api.issue({
-      vendor: 'stripe',
-      daily_usd_cap: 10,
-      allowed_endpoints: ['POST /v1/payment_intents'],
-      expires_in: '1h',
-      metadata: { role: 'alerted' },
-      alerts: { thresholds: [0.5, 0.8, 1], webhook_url: stack.receiver.url },
-    });
+    const key = await issueTenDollarKey(stack, { metadata: { role: 'alerted' }, alerts: { thresholds: [0.5, 0.8, 1], webhook_url: stack.receiver.url } });
     await crossEveryThreshold(stack, key.vault_key);
     await expectOneDeliveredAlertPerThreshold(stack, key.id, [0.5, 0.8, 1]);
     expect(stack.receiver.deliveries.find((d) => d.answered === 204)!.body.data.metadata).toEqual({ role: 'alerted' });
@@ -99,13 +96,7 @@ describe('on SQLite, one keyleash', () => {
 
   it('a child’s spend crosses its parent’s threshold; the child may not point alerts elsewhere', async () => {
     const api = adminApi(stack.instances[0]!);
-    const parent = await api.issue({
-      vendor: 'stripe',
-      daily_usd_cap: 10,
-      allowed_endpoints: ['POST /v1/payment_intents'],
-      expires_in: '1h',
-      alerts: { thresholds: [0.5], webhook_url: stack.receiver.url },
-    });
+    const parent = await issueTenDollarKey(stack, { alerts: { thresholds: [0.5], webhook_url: stack.receiver.url } });
     const elsewhere = await api.call('POST', '/api/vault_keys', { parent_vault_key: parent.vault_key, alerts: { thresholds: [0.5], webhook_url: 'http://10.0.0.1/internal' } }, null);
     expect(elsewhere.status).toBe(403);
     expect(elsewhere.body.error.problems.join()).toContain('alerts.webhook_url');
@@ -135,7 +126,7 @@ describe('on PostgreSQL, two keyleash instances on one ledger, server-wide thres
   );
 
   it('calls through both instances crossing each threshold record and deliver one alert each', async () => {
-    const key = await adminApi(stack.instances[1]!).issue({ vendor: 'stripe', daily_usd_cap: 10, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '1h' });
+    const key = await issueTenDollarKey(stack, {}, 1);
     await crossEveryThreshold(stack, key.vault_key);
     await expectOneDeliveredAlertPerThreshold(stack, key.id, [0.5, 0.8, 1]);
   });
