@@ -167,6 +167,24 @@ describe('calls above the threshold wait for a human', () => {
     expect(await spendMicros(stack, key.id)).toBe(150 * USD);
   });
 
+  it('two concurrent requests with one Idempotency-Key share one approval and one count; another call under that key is refused', async () => {
+    const key = await issue({ above_usd: 50, timeout: '30s' });
+    const idempotencyKey = `twins-${randomBytes(6).toString('hex')}`;
+    const stripe = sdk(keyleash.url, key.vault_key);
+    const twins = [0, 1].map(() => stripe.paymentIntents.create({ amount: 8000, currency: 'usd' }, { idempotencyKey }));
+    const [pending] = await pendingFor(key.id);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await pendingFor(key.id)).toHaveLength(1);
+    expect(await spendMicros(stack, key.id)).toBe(80 * USD);
+    const other = await sdkError(stripe.paymentIntents.create({ amount: 900_000, currency: 'usd' }, { idempotencyKey }));
+    expect(other.code).toBe('keyleash_ambiguous_request');
+    expect(other.message).toContain(pending.id);
+    await stack.api.call('POST', `/api/approvals/${pending.id}/approve`);
+    const [a, b] = await Promise.all(twins);
+    expect(a!.id).toBe(b!.id);
+    expect(await spendMicros(stack, key.id)).toBe(80 * USD);
+  });
+
   it('a denied call stays denied for a retry with the same Idempotency-Key', async () => {
     const key = await issue({ above_usd: 50, timeout: '60s' });
     const idempotencyKey = `deny-retry-${randomBytes(6).toString('hex')}`;

@@ -39,7 +39,8 @@ async function release(store: Store, approval: ApprovalRecord, reason: string, n
 /** `from` -> `to`, releasing the reservation when `to` means nothing is sent; undefined when someone else moved it first. */
 async function end(store: Store, approval: ApprovalRecord, from: ApprovalStatus[], to: 'denied' | 'timed_out' | 'abandoned', now: number) {
   const moved = await store.approvals.transitionApproval(approval.id, from, to, now);
-  if (moved) await release(store, moved, `approval_${to}_released`, now);
+  // a `reserving` approval has no reservation yet (its request died before making one)
+  if (moved?.reservationId) await release(store, moved, `approval_${to}_released`, now);
   return moved;
 }
 
@@ -59,15 +60,17 @@ export async function decideApproval(store: Store, id: string, verdict: 'approve
   return { ok: false, status: 409, message: `approval ${id} is already ${current.status}`, approval: current };
 }
 
-/** A pending approval past its deadline: timed out (and released) by whoever notices first. */
+/** A pending (or still reserving) approval past its deadline: timed out (and released) by whoever notices first. */
 export function timeOut(store: Store, approval: ApprovalRecord, now: number) {
-  return end(store, approval, ['pending'], 'timed_out', now);
+  return end(store, approval, ['pending', 'reserving'], 'timed_out', now);
 }
 
 /** The sweeper's pass: time out pending approvals past their deadline, give up approved ones nobody came back to send. */
 export async function sweepApprovals(store: Store, now: number): Promise<void> {
-  for (const approval of await store.approvals.listApprovals({ status: 'pending', limit: 1000 })) {
-    if (now >= approval.expiresAt) await timeOut(store, approval, now);
+  for (const status of ['pending', 'reserving'] as const) {
+    for (const approval of await store.approvals.listApprovals({ status, limit: 1000 })) {
+      if (now >= approval.expiresAt) await timeOut(store, approval, now);
+    }
   }
   for (const approval of await store.approvals.listApprovals({ status: 'approved', limit: 1000 })) {
     if (now >= approval.expiresAt + claimWindowMs(approval)) await end(store, approval, ['approved'], 'abandoned', now);

@@ -6,7 +6,7 @@
  * approval and never opens a second one; an approved call is sent by exactly one request.
  */
 import type { ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { formatUsd, refusal, type Admission, type ApprovalRecord, type ApprovalSettings, type MicroUsd, type Refusal, type Store, type VaultKeyRecord } from '@keyleash/core';
 import type { Logger } from 'pino';
 import { describeAdmissionRefusal } from '../pipeline/admission-refusal.ts';
@@ -30,7 +30,21 @@ export interface HoldRequest {
   method: string;
   /** the endpoint as the agent sees it */
   path: string;
+  /** the request as received, to tell a true retry from another call under the same Idempotency-Key */
+  raw: { rawPath: string; rawQuery: string; body: Buffer };
   res: ServerResponse;
+}
+
+function fingerprintOf(request: HoldRequest): string {
+  return createHash('sha256').update(`${request.method} ${request.raw.rawPath}?${request.raw.rawQuery}\n`).update(request.raw.body).digest('hex');
+}
+
+function notTheHeldCall(approval: ApprovalRecord): Refusal {
+  return refusal(
+    'keyleash_ambiguous_request',
+    `Refused: this Idempotency-Key belongs to a different call held for approval (${approval.id}: ${approval.method} ${approval.path}, ${formatUsd(approval.amountMicros)}). Nothing was sent. Retry that exact call, or use a new Idempotency-Key.`,
+    { approval_id: approval.id },
+  );
 }
 
 /** The strictest approval any key in the chain asks of a call this dear, if any. */
@@ -54,21 +68,22 @@ export class ApprovalGate {
     const settings = demandedBy(request.chain, request.micros);
     if (!settings) return undefined;
     const key = request.chain[0]!;
+    const fingerprint = fingerprintOf(request);
     if (request.idempotencyKey) {
       const existing = await this.store.approvals.findApproval(key.id, request.idempotencyKey);
+      // an approval covers the call it held, byte for byte, never another one sent under its key
+      if (existing && existing.fingerprint !== fingerprint) return { kind: 'refused', refusal: notTheHeldCall(existing) };
       if (existing) return this.wait(existing, request.res);
     }
-    const admission = await this.store.admit({ keyChain: request.chain.map((k) => k.id), amountMicros: request.micros, now: request.now, idempotencyKey: request.idempotencyKey });
-    if (!admission.ok) return { kind: 'refused', refusal: describeAdmissionRefusal(admission.refusal, key.id) };
-    // a repeat of a call that went through before: counted once, sent as the vendor's replay
-    if (admission.idempotentReplay) return { kind: 'admitted', admission };
-    const { created, approval } = await this.store.approvals.createApproval({
+    // claim the (key, Idempotency-Key) slot before reserving, so a concurrent twin waits on this approval
+    const { created, approval: claimed } = await this.store.approvals.createApproval({
       id: `apr_${randomUUID().replaceAll('-', '')}`,
       keyId: key.id,
       keyChain: request.chain.map((k) => k.id),
       idempotencyKey: request.idempotencyKey ?? null,
-      reservationId: admission.reservationId,
-      amountMicros: admission.reservedMicros,
+      fingerprint,
+      reservationId: '',
+      amountMicros: request.micros,
       vendor: request.vendor,
       method: request.method,
       path: request.path,
@@ -76,10 +91,22 @@ export class ApprovalGate {
       createdAt: request.now,
       expiresAt: request.now + settings.timeoutMs,
     });
-    if (created) {
-      this.logger.info({ approval: approval.id, key: key.id, usd: formatUsd(approval.amountMicros) }, 'call held for approval');
-      await this.onPending(key, approval).catch((error: unknown) => this.logger.error({ err: error, approval: approval.id }, 'the approval notice could not be recorded'));
+    if (!created) return claimed.fingerprint === fingerprint ? this.wait(claimed, request.res) : { kind: 'refused', refusal: notTheHeldCall(claimed) };
+    let admission;
+    try {
+      admission = await this.store.admit({ keyChain: request.chain.map((k) => k.id), amountMicros: request.micros, now: request.now, idempotencyKey: request.idempotencyKey });
+    } catch (error) {
+      await this.store.approvals.discardApproval(claimed.id).catch(() => undefined);
+      throw error;
     }
+    if (!admission.ok || admission.idempotentReplay) await this.store.approvals.discardApproval(claimed.id);
+    if (!admission.ok) return { kind: 'refused', refusal: describeAdmissionRefusal(admission.refusal, key.id) };
+    // a repeat of a call that went through before without being held: counted once, sent as the vendor's replay
+    if (admission.idempotentReplay) return { kind: 'admitted', admission };
+    const approval = await this.store.approvals.setApprovalReservation(claimed.id, admission.reservationId, admission.reservedMicros);
+    if (!approval) throw new Error(`approval ${claimed.id} changed while its cost was reserved`);
+    this.logger.info({ approval: approval.id, key: key.id, usd: formatUsd(approval.amountMicros) }, 'call held for approval');
+    await this.onPending(key, approval).catch((error: unknown) => this.logger.error({ err: error, approval: approval.id }, 'the approval notice could not be recorded'));
     return this.wait(approval, request.res);
   }
 
@@ -92,6 +119,7 @@ export class ApprovalGate {
       for (;;) {
         if (!approval) throw new Error(`approval ${first.id} disappeared`);
         switch (approval.status) {
+          case 'reserving':
           case 'pending': {
             const now = this.clock();
             if (now >= approval.expiresAt) {

@@ -188,7 +188,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
 
   // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
   const idempotencyKey = vendor.idempotencyKey(inbound);
-  const held = await holdForApproval(deps, { chain, micros, now, idempotencyKey, vendor: vendor.name, method: inbound.method, path: shownPath, res });
+  const held = await holdForApproval(deps, { chain, micros, now, idempotencyKey, vendor: vendor.name, method: inbound.method, path: shownPath, raw: inbound, res });
   if (held === 'store_failed') return storeUnavailable(deps, res, facts, new Error('approval store failed'));
   if (held?.kind === 'refused') return refuse(deps, res, facts, held.refusal, key, key.id);
   if (held?.kind === 'gone') return;

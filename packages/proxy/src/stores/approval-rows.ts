@@ -6,6 +6,7 @@ export interface ApprovalRow {
   key_id: string;
   key_chain_json: string;
   idempotency_key: string | null;
+  fingerprint: string;
   reservation_id: string;
   amount_micros: number | string;
   vendor: string;
@@ -19,7 +20,7 @@ export interface ApprovalRow {
 }
 
 export const APPROVAL_INSERT_COLUMNS = [
-  'id', 'key_id', 'key_chain_json', 'idempotency_key', 'reservation_id', 'amount_micros', 'vendor', 'method', 'path', 'metadata_json', 'status', 'created_at', 'expires_at',
+  'id', 'key_id', 'key_chain_json', 'idempotency_key', 'fingerprint', 'reservation_id', 'amount_micros', 'vendor', 'method', 'path', 'metadata_json', 'status', 'created_at', 'expires_at',
 ] as const;
 
 export function newApprovalValues(approval: NewApproval): unknown[] {
@@ -28,13 +29,14 @@ export function newApprovalValues(approval: NewApproval): unknown[] {
     approval.keyId,
     JSON.stringify(approval.keyChain),
     approval.idempotencyKey,
+    approval.fingerprint,
     approval.reservationId,
     approval.amountMicros,
     approval.vendor,
     approval.method,
     approval.path,
     JSON.stringify(approval.metadata),
-    'pending',
+    'reserving',
     approval.createdAt,
     approval.expiresAt,
   ];
@@ -46,6 +48,7 @@ export function rowToApproval(row: ApprovalRow): ApprovalRecord {
     keyId: row.key_id,
     keyChain: JSON.parse(row.key_chain_json) as string[],
     idempotencyKey: row.idempotency_key,
+    fingerprint: row.fingerprint,
     reservationId: row.reservation_id,
     amountMicros: Number(row.amount_micros),
     vendor: row.vendor,
@@ -70,6 +73,7 @@ export function approvalsTableSql(table: string): string {
       key_id TEXT NOT NULL,
       key_chain_json TEXT NOT NULL,
       idempotency_key TEXT,
+      fingerprint TEXT NOT NULL,
       reservation_id TEXT NOT NULL,
       amount_micros BIGINT NOT NULL,
       vendor TEXT NOT NULL,

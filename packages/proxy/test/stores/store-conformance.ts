@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeAlertStoreConformance } from './alert-store-conformance.ts';
+import { describeApprovalStoreConformance } from './approval-store-conformance.ts';
 import {
   auditHash,
   GENESIS_HASH,
@@ -183,6 +184,7 @@ export function useStore(makeStore: MakeStore) {
 export function describeStoreConformance(name: string, makeStore: MakeStore): void {
   describe(`${name} store conformance`, () => {
     describeAlertStoreConformance(useStore(makeStore));
+    describeApprovalStoreConformance(useStore(makeStore));
 
     describe('keys and trees', () => {
       const ctx = useStore(makeStore);

@@ -16,6 +16,8 @@ export class PostgresApprovals implements ApprovalStore {
       byId: `SELECT * FROM ${table} WHERE id = $1`,
       byIdempotency: `SELECT * FROM ${table} WHERE key_id = $1 AND idempotency_key = $2`,
       transition: `UPDATE ${table} SET status = $1, decided_at = coalesce(decided_at, $2) WHERE id = $3 AND status = ANY($4::text[]) RETURNING *`,
+      reserve: `UPDATE ${table} SET reservation_id = $1, amount_micros = $2, status = 'pending' WHERE id = $3 AND status = 'reserving' RETURNING *`,
+      discard: `DELETE FROM ${table} WHERE id = $1 AND status = 'reserving'`,
       list: `SELECT * FROM ${table} WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
     };
   }
@@ -24,6 +26,15 @@ export class PostgresApprovals implements ApprovalStore {
     const { rows } = await this.pool.query<ApprovalRow>(this.sql.insert, newApprovalValues(approval));
     if (rows[0]) return { created: true, approval: rowToApproval(rows[0]) };
     return { created: false, approval: (await this.findApproval(approval.keyId, approval.idempotencyKey!))! };
+  }
+
+  async setApprovalReservation(id: string, reservationId: string, amountMicros: number): Promise<ApprovalRecord | undefined> {
+    const { rows } = await this.pool.query<ApprovalRow>(this.sql.reserve, [reservationId, amountMicros, id]);
+    return rows[0] && rowToApproval(rows[0]);
+  }
+
+  async discardApproval(id: string): Promise<void> {
+    await this.pool.query(this.sql.discard, [id]);
   }
 
   async getApproval(id: string): Promise<ApprovalRecord | undefined> {

@@ -23,6 +23,17 @@ export class SqliteApprovals implements ApprovalStore {
     return { created: false, approval: rowToApproval(this.byIdempotency.get(approval.keyId, approval.idempotencyKey) as ApprovalRow) };
   }
 
+  async setApprovalReservation(id: string, reservationId: string, amountMicros: number): Promise<ApprovalRecord | undefined> {
+    const row = this.db
+      .prepare(`UPDATE approvals SET reservation_id = ?, amount_micros = ?, status = 'pending' WHERE id = ? AND status = 'reserving' RETURNING *`)
+      .get(reservationId, amountMicros, id) as ApprovalRow | undefined;
+    return row && rowToApproval(row);
+  }
+
+  async discardApproval(id: string): Promise<void> {
+    this.db.prepare(`DELETE FROM approvals WHERE id = ? AND status = 'reserving'`).run(id);
+  }
+
   async getApproval(id: string): Promise<ApprovalRecord | undefined> {
     const row = this.byId.get(id) as ApprovalRow | undefined;
     return row && rowToApproval(row);
