@@ -151,6 +151,7 @@ describe('the dashboard with the admin token', () => {
       allowed_endpoints: ['POST /v1/payment_intents', 'GET /v1/customers/*'],
       expires_in: '8h',
       metadata: { role: 'billing', customer_id: 'cus_acme' },
+      rules: [{ endpoint: 'POST /v1/payment_intents', max_usd_per_call: 50, currencies: ['usd'] }],
     });
     child = await api.derive(parent.vault_key, { daily_usd_cap: 30, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '2h', metadata: { run_id: 'r-42' } });
     await api.issue({ vendor: 'twilio', daily_usd_cap: 5, allowed_endpoints: ['POST /2010-04-01/Accounts/*/Messages.json'], expires_in: '7d', metadata: { role: 'notifier', customer_id: 'cus_zen' } });
@@ -245,6 +246,7 @@ describe('the dashboard with the admin token', () => {
     const policy = page.locator('.policy');
     await policy.getByText('GET /v1/customers/*').waitFor(WAIT);
     expect(await policy.textContent()).toContain('$100.00');
+    expect(await policy.locator('[data-rule="0"]').textContent()).toBe('POST /v1/payment_intents · at most $50.00 per call · currency usd');
     const subtree = page.locator('.card', { has: page.getByRole('heading', { name: /Subtree/ }) });
     await subtree.locator(`tr[data-key-id="${child.id}"]`).waitFor(WAIT);
     expect(await page.getByRole('img', { name: `spend per day of ${parent.id}` }).locator('rect.chart-bar').count()).toBe(30);

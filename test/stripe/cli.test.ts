@@ -3,6 +3,8 @@
  * spend, both as tables and as --json, configured from KEYLEASH_URL and KEYLEASH_ADMIN_TOKEN.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -131,5 +133,51 @@ describe('the keyleash CLI against a running proxy', () => {
     const result = await keyleash(['keys', 'list'], { KEYLEASH_ADMIN_TOKEN: 'kla_wrong' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/401/);
+  });
+
+  it('keys create --rule sets parameter rules; keys show prints them; keys derive --rule may only tighten', async () => {
+    const rule = { endpoint: 'POST /v1/payment_intents', max_usd_per_call: 20, currencies: ['usd'] };
+    const result = await keyleash(['keys', 'create', '--vendor', 'stripe', '--daily-usd-cap', '100', '--allow', 'POST /v1/payment_intents', '--expires-in', '1h', '--rule', JSON.stringify(rule), '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const key = JSON.parse(result.stdout);
+    expect(key.policy.rules).toEqual([rule]);
+    expect((await keyleash(['keys', 'show', key.id])).stdout).toContain('rules[0]: {"endpoint":"POST /v1/payment_intents","max_usd_per_call":20');
+    const refused = await sdkError(sdk(stack.keyleash.url, key.vault_key).paymentIntents.create({ amount: 2001, currency: 'usd' }));
+    expect(refused.code).toBe('keyleash_rule_violation');
+
+    const wider = await keyleash(['keys', 'derive', '--parent', key.vault_key, '--rule', JSON.stringify({ ...rule, max_usd_per_call: 30 })]);
+    expect(wider.code).toBe(1);
+    expect(wider.stderr).toContain('rules[0] ("POST /v1/payment_intents")');
+    const tighter = await keyleash(['keys', 'derive', '--parent', key.vault_key, '--rule', JSON.stringify({ ...rule, max_usd_per_call: 5 }), '--json']);
+    expect(tighter.code, tighter.stderr).toBe(0);
+    expect(JSON.parse(tighter.stdout).policy.rules[0].max_usd_per_call).toBe(5);
+  });
+
+  it('approvals list shows a held call; approvals approve sends it, approvals deny refuses the next', async () => {
+    const policyFile = join(mkdtempSync(join(tmpdir(), 'keyleash-cli-')), 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ approval: { above_usd: 10, timeout: '60s' } }));
+    const key = JSON.parse((await keyleash(['keys', 'create', '--vendor', 'stripe', '--daily-usd-cap', '500', '--allow', 'POST /v1/payment_intents', '--expires-in', '1h', '--policy', policyFile, '--json'])).stdout);
+    const stripe = sdk(stack.keyleash.url, key.vault_key);
+    const held = async () => {
+      for (;;) {
+        const listed = JSON.parse((await keyleash(['approvals', 'list', '--json'])).stdout).filter((a: { vault_key_id: string }) => a.vault_key_id === key.id);
+        if (listed.length) return listed[0];
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    const approvedCall = stripe.paymentIntents.create({ amount: 2500, currency: 'usd' });
+    const first = await held();
+    expect((await keyleash(['approvals', 'list'])).stdout).toContain(first.id);
+    const approved = await keyleash(['approvals', 'approve', first.id]);
+    expect(approved.stdout).toContain(`${first.id} approved: POST /v1/payment_intents $25.00`);
+    expect((await approvedCall).amount).toBe(2500);
+
+    const deniedCall = sdkError(stripe.paymentIntents.create({ amount: 2600, currency: 'usd' }));
+    const second = await held();
+    expect((await keyleash(['approvals', 'deny', second.id])).code).toBe(0);
+    expect((await deniedCall).code).toBe('keyleash_approval_denied');
+    const again = await keyleash(['approvals', 'deny', second.id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already denied');
   });
 });

@@ -1,4 +1,4 @@
-import type { AuditRowJson, IssuedVaultKeyJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
+import type { AlertSettingsJson, ApprovalSettingsJson, AuditRowJson, IssuedVaultKeyJson, ParameterRuleJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
 import { resolveProxyUrl, type ProxyOptions } from './config.ts';
 
 /** A management API answer that was not a success; `problems` names every invalid field. */
@@ -28,6 +28,12 @@ export interface KeyPolicyInput {
   stripe_accounts?: string[];
   /** Twilio keys only: default call TimeLimit and fallback prices (see the README's Pricing) */
   twilio?: TwilioSettingsJson;
+  /** parameter rules (per-call maximum, currencies, pinned parameters); a child may only tighten them */
+  rules?: ParameterRuleJson[];
+  /** spend alerts at fractions of the daily cap; a child may change the thresholds, not the webhook */
+  alerts?: AlertSettingsJson;
+  /** priced calls costing more than above_usd wait for a human; a child may lower the threshold and the timeout */
+  approval?: ApprovalSettingsJson;
 }
 
 /** A child's request: every field optional (omitted = inherited from the parent). */

@@ -14,6 +14,12 @@
  * - `unpriced`: replaces the parent's list; every entry covered by a parent entry, and no call
  *   counted at less than the parent would count it ("free" counts as $0);
  * - `stripe_accounts`: a subset of the parent's;
+ * - `rules`: replaces the parent's list, but every parent rule must be kept by a child rule at
+ *   least as tight (rules/tightening.ts); omitted = the parent's rules;
+ * - `alerts`: thresholds are the child's own choice (they only notify), but the webhook URL is the
+ *   parent's: only an admin may point keyleash at a URL, or a key holder could make the proxy send
+ *   requests into its own network;
+ * - `approval`: a lower threshold and a shorter timeout than the parent's, never none under a parent that has one;
  * - the parent and every ancestor must be active (not revoked, not expired), and the child's depth
  *   (parent's + 1) at most `maxDepth`.
  *
@@ -24,6 +30,10 @@
 import { parseEndpointPattern, uncoveredPatterns, patternCovers, type EndpointPattern } from './endpoint-pattern.ts';
 import { formatUsd, usdToMicros, type MicroUsd } from './money.ts';
 import { expiryFrom, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
+import { alertSettingsFromJson } from './alerts/alert-settings.ts';
+import { approvalSettingsFromJson, approvalWidenings } from './approvals/approval-settings.ts';
+import { ruleFromJson, unresolvedPlaceholders } from './rules/schema.ts';
+import { ruleWidenings } from './rules/tightening.ts';
 import { keyStatus, type VaultKeyRecord } from './vault-key-record.ts';
 
 export const DEFAULT_MAX_KEY_DEPTH = 5;
@@ -127,6 +137,20 @@ export function deriveChildPolicy(
   if (request.twilio !== undefined && base.vendor !== 'twilio') problems.push(`twilio: settings apply only to a twilio key, not a ${base.vendor} key`);
   if (twilio) problems.push(...twilioWidenings(base.twilio, twilio));
 
+  const rules = request.rules === undefined ? base.rules : request.rules.map(ruleFromJson);
+  if (request.rules !== undefined) {
+    problems.push(...unresolvedPlaceholders(request.rules, metadata), ...ruleWidenings(base.rules ?? [], rules ?? [], base.metadata, metadata));
+  }
+
+  const alerts = request.alerts === undefined ? base.alerts : alertSettingsFromJson({ ...request.alerts, webhook_url: request.alerts.webhook_url ?? base.alerts?.webhookUrl ?? null });
+  if (alerts && alerts.webhookUrl !== (base.alerts?.webhookUrl ?? null)) {
+    problems.push('alerts.webhook_url: a child cannot change where alerts are sent; omit it to inherit the parent\'s');
+  }
+  if (alerts && dailyCapMicros === null) problems.push('alerts: alerts are fractions of the daily cap, so they need a daily_usd_cap');
+
+  const approval = request.approval === undefined ? base.approval : approvalSettingsFromJson(request.approval);
+  problems.push(...approvalWidenings(base.approval, approval));
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -141,6 +165,9 @@ export function deriveChildPolicy(
       unpriced,
       stripeAccounts,
       ...(twilio ? { twilio } : {}),
+      ...(rules ? { rules } : {}),
+      ...(alerts ? { alerts } : {}),
+      ...(approval ? { approval } : {}),
     },
   };
 }

@@ -2,20 +2,14 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseEndpointPattern } from './endpoint-pattern.ts';
 import { microsToUsd, usdToMicros, type MicroUsd } from './money.ts';
+import { usdAmount } from './usd-schema.ts';
+import { ApprovalSettingsSchema, approvalSettingsFromJson, approvalSettingsToJson, type ApprovalSettings } from './approvals/approval-settings.ts';
+import { AlertSettingsSchema, alertSettingsFromJson, alertSettingsToJson, type AlertSettings } from './alerts/alert-settings.ts';
+import { ruleFromJson, RulesSchema, ruleToJson, unresolvedPlaceholders, type ParameterRule, type ParameterRuleJson } from './rules/schema.ts';
 
 export const VENDOR_NAMES = ['stripe', 'twilio'] as const;
 export type VendorName = (typeof VENDOR_NAMES)[number];
 
-function isExactUsd(usd: number): boolean {
-  try {
-    usdToMicros(usd);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const usdAmount = z.number().nonnegative().max(1e9).refine(isExactUsd, { message: 'USD amounts have at most 6 decimals' });
 
 const endpointPatternText = z.string().superRefine((text, ctx) => {
   const parsed = parseEndpointPattern(text);
@@ -67,6 +61,12 @@ const policyFields = {
   /** Connected accounts the key may act for via `Stripe-Account`; empty = the platform account only. */
   stripe_accounts: z.array(z.string().regex(/^acct_[A-Za-z0-9]+$/, 'Stripe account ids look like acct_…')).max(100),
   twilio: twilioSettingsSchema,
+  /** parameter rules (rules/schema.ts): every rule whose endpoint matches a request must hold */
+  rules: RulesSchema,
+  /** spend alerts at fractions of the daily cap (alerts/alert-settings.ts) */
+  alerts: AlertSettingsSchema,
+  /** priced calls above a cost wait for a human (approvals/approval-settings.ts) */
+  approval: ApprovalSettingsSchema,
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -89,10 +89,17 @@ export const IssueKeyRequest = z
     unpriced: policyFields.unpriced.default({}),
     stripe_accounts: policyFields.stripe_accounts.default([]),
     twilio: policyFields.twilio.optional(),
+    rules: policyFields.rules.default([]),
+    alerts: policyFields.alerts.optional(),
+    approval: policyFields.approval.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
     exactlyOneExpiry(body, ctx);
+    for (const problem of unresolvedPlaceholders(body.rules, body.metadata)) ctx.addIssue({ code: 'custom', path: ['rules'], message: problem });
+    if (body.alerts && body.daily_usd_cap === null) {
+      ctx.addIssue({ code: 'custom', path: ['alerts'], message: 'alerts are fractions of the daily cap, so they need a daily_usd_cap' });
+    }
     if (body.twilio !== undefined && body.vendor !== 'twilio') {
       ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${body.vendor} key` });
     }
@@ -120,6 +127,9 @@ export const DeriveKeyRequest = z
     unpriced: policyFields.unpriced.optional(),
     stripe_accounts: policyFields.stripe_accounts.optional(),
     twilio: policyFields.twilio.optional(),
+    rules: policyFields.rules.optional(),
+    alerts: policyFields.alerts.optional(),
+    approval: policyFields.approval.optional(),
   })
   .strict()
   .superRefine(exactlyOneExpiry);
@@ -138,6 +148,12 @@ export interface Policy {
   stripeAccounts: string[];
   /** twilio keys only; absent = no settings (every field null) */
   twilio?: TwilioSettings;
+  /** parameter rules; absent (keys issued before rules existed) = none */
+  rules?: ParameterRule[];
+  /** spend alerts; absent = the server-wide default, if any */
+  alerts?: AlertSettings;
+  /** calls costing more wait for a human; absent = none */
+  approval?: ApprovalSettings;
 }
 
 /** The Twilio settings as keyleash holds them: money in micro-USD; null = not set. */
@@ -201,6 +217,9 @@ export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Poli
     unpriced: unpricedToMicros(body.unpriced),
     stripeAccounts: body.stripe_accounts,
     ...(body.twilio ? { twilio: twilioSettingsFromJson(body.twilio) } : {}),
+    rules: body.rules.map(ruleFromJson),
+    ...(body.alerts ? { alerts: alertSettingsFromJson(body.alerts) } : {}),
+    ...(body.approval ? { approval: approvalSettingsFromJson(body.approval) } : {}),
   };
 }
 
@@ -217,6 +236,9 @@ export interface PolicyJson {
   stripe_accounts: string[];
   /** twilio keys with settings only */
   twilio?: ReturnType<typeof twilioSettingsToJson>;
+  rules: ParameterRuleJson[];
+  alerts?: ReturnType<typeof alertSettingsToJson>;
+  approval?: ReturnType<typeof approvalSettingsToJson>;
 }
 
 export function policyToJson(policy: Policy): PolicyJson {
@@ -233,6 +255,9 @@ export function policyToJson(policy: Policy): PolicyJson {
     ),
     stripe_accounts: policy.stripeAccounts,
     ...(policy.twilio ? { twilio: twilioSettingsToJson(policy.twilio) } : {}),
+    rules: (policy.rules ?? []).map(ruleToJson),
+    ...(policy.alerts ? { alerts: alertSettingsToJson(policy.alerts) } : {}),
+    ...(policy.approval ? { approval: approvalSettingsToJson(policy.approval) } : {}),
   };
 }
 

@@ -17,6 +17,9 @@ export type RefusalCode =
   | 'keyleash_total_cap_reached'
   | 'keyleash_unpriced_endpoint'
   | 'keyleash_account_not_allowed'
+  | 'keyleash_rule_violation'
+  | 'keyleash_approval_denied'
+  | 'keyleash_approval_timeout'
   | 'keyleash_upstream_not_configured'
   | 'keyleash_store_unavailable'
   | 'keyleash_upstream_unreachable';
@@ -40,6 +43,9 @@ export const REFUSAL_KIND: Record<RefusalCode, RefusalKind> = {
   keyleash_total_cap_reached: 'permission',
   keyleash_unpriced_endpoint: 'permission',
   keyleash_account_not_allowed: 'permission',
+  keyleash_rule_violation: 'permission',
+  keyleash_approval_denied: 'permission',
+  keyleash_approval_timeout: 'permission',
   keyleash_upstream_not_configured: 'unavailable',
   keyleash_store_unavailable: 'unavailable',
   keyleash_upstream_unreachable: 'unavailable',

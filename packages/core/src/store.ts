@@ -1,3 +1,5 @@
+import type { AlertStore } from './alerts/alert-store.ts';
+import type { ApprovalStore } from './approvals/approval-store.ts';
 import type { AuditDecision, AuditEntry, AuditRecord } from './audit.ts';
 import type { ChildInsertion } from './child-insertion.ts';
 import type { MicroUsd } from './money.ts';
@@ -204,6 +206,11 @@ export interface Store {
   spend(query: SpendQuery): Promise<SpendRow[]>;
 
   queryAudit(filter: AuditFilter): Promise<AuditRecord[]>;
+
+  /** recorded alerts and their delivery outbox (alerts/alert-store.ts) */
+  readonly alerts: AlertStore;
+  /** calls held for a human decision (approvals/approval-store.ts) */
+  readonly approvals: ApprovalStore;
   /** every audit row in chain order, in pages, for `keyleash audit verify` */
   auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]>;
 }

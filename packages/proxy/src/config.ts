@@ -4,8 +4,9 @@ import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, pa
 import { DEFAULT_STORE_URL } from './stores/open-store.ts';
 import { parseBodyLimits, type BodyLimits } from './pipeline/body-limits.ts';
 import { parseUpstreamOverrides } from './pipeline/upstreams.ts';
+import { resolveAlertConfig, type AlertConfig, type AlertFlags } from './alerts/alert-config.ts';
 
-export interface ServeFlags {
+export interface ServeFlags extends AlertFlags {
   port?: string;
   host?: string;
   store?: string;
@@ -27,6 +28,7 @@ export interface ServeConfig {
   twilioPriceTable: TwilioPriceTable;
   maxKeyDepth: number;
   bodyLimits: BodyLimits;
+  alerts: AlertConfig;
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -69,5 +71,6 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
     twilioPriceTable,
     maxKeyDepth,
     bodyLimits,
+    alerts: resolveAlertConfig(flags, env),
   };
 }

@@ -3,6 +3,12 @@ import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, re
 import { createDashboard } from '@keyleash/dashboard';
 import pino, { type Logger } from 'pino';
 import { handleAdminRequest } from './admin/router.ts';
+import type { AlertConfig } from './alerts/alert-config.ts';
+import { AlertSender } from './alerts/alert-sender.ts';
+import { SpendAlerts } from './alerts/spend-crossings.ts';
+import { recordApprovalNotice } from './alerts/approval-notice.ts';
+import { ApprovalGate } from './approvals/approval-gate.ts';
+import { ApprovalSweeper } from './approvals/approval-sweeper.ts';
 import { KeyService } from './admin/key-service.ts';
 import { ApiError, sendApiError, sendJson } from './admin/http-json.ts';
 import { createMetrics } from './metrics.ts';
@@ -30,6 +36,8 @@ export interface KeyleashOptions {
   bodyLimits?: BodyLimits;
   logger?: Logger;
   clock?: () => number;
+  /** spend alerts: server-wide thresholds, the webhook signing secret */
+  alerts?: AlertConfig;
 }
 
 export interface Keyleash {
@@ -61,7 +69,15 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
     return secretsByVendor.get(vendor.name);
   };
 
-  const pipeline: PipelineDeps = { store: options.store, upstreams, policies: new CompiledPolicies(), secrets, metrics, logger, clock };
+  const alertSender = new AlertSender({ store: options.store.alerts, secret: options.alerts?.webhookSecret, logger, clock, retryBaseMs: options.alerts?.retryBaseMs });
+  alertSender.start();
+  const spendAlerts = new SpendAlerts(options.store, options.alerts?.defaults, () => alertSender.wake(), logger);
+  const approvals = new ApprovalGate(options.store, clock, logger, (key, approval) =>
+    recordApprovalNotice(options.store, options.alerts?.defaults, key, approval, () => alertSender.wake()),
+  );
+  const approvalSweeper = new ApprovalSweeper(options.store, clock, logger);
+  approvalSweeper.start();
+  const pipeline: PipelineDeps = { store: options.store, upstreams, policies: new CompiledPolicies(), secrets, metrics, logger, clock, spendAlerts, approvals };
   const keys = new KeyService(options.store, { maxDepth: options.maxKeyDepth ?? DEFAULT_MAX_KEY_DEPTH, clock });
   const admin = { store: options.store, keys, adminToken: options.adminToken, clock };
   const dashboard = createDashboard({ onBuildError: (error) => logger.error({ err: error }, 'the dashboard bundle could not be built') });
@@ -154,6 +170,8 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await alertSender.stop();
+      await approvalSweeper.stop();
       await upstreams.close();
     },
   };

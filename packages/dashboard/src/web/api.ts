@@ -2,7 +2,7 @@
  * The dashboard's only way to data: the management API, with the admin token as a Bearer header.
  * The token lives in sessionStorage (this tab only, gone when it closes), never in a URL or a cookie.
  */
-import type { AuditRowJson, IssuedVaultKeyJson, KeySpendByDayJson, SpendReportJson, VaultKeyJson } from '@keyleash/core';
+import type { AlertJson, ApprovalJson, AuditRowJson, IssuedVaultKeyJson, KeySpendByDayJson, SpendReportJson, VaultKeyJson } from '@keyleash/core';
 
 export type { KeyStatus } from '@keyleash/core';
 
@@ -121,4 +121,17 @@ export const auditApi = {
 export const spendApi = {
   grouped: (groupBy: string, from: string, to: string) =>
     api<SpendJson>('GET', `/api/spend?group_by=${encodeURIComponent(groupBy)}&from=${from}&to=${to}`),
+};
+
+export type { AlertJson, ApprovalJson };
+
+export const approvalsApi = {
+  /** every status, newest first */
+  list: () => api<{ data: ApprovalJson[] }>('GET', '/api/approvals').then((r) => r.data),
+  decide: (id: string, verdict: 'approve' | 'deny') => api<ApprovalJson>('POST', `/api/approvals/${encodeURIComponent(id)}/${verdict}`),
+};
+
+export const alertsApi = {
+  /** newest first */
+  list: () => api<{ data: AlertJson[] }>('GET', '/api/alerts').then((r) => r.data),
 };

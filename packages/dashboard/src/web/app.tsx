@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { session } from './api.ts';
+import { AlertsPage } from './pages/alerts.tsx';
+import { ApprovalsPage } from './pages/approvals.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { IssuePage } from './pages/issue.tsx';
 import { KeyDetailPage } from './pages/key-detail.tsx';
@@ -12,6 +14,8 @@ const NAV: { page: Route['page']; label: string; to: string }[] = [
   { page: 'keys', label: 'Keys', to: href.keys() },
   { page: 'audit', label: 'Audit stream', to: href.audit() },
   { page: 'spend', label: 'Spend', to: href.spend() },
+  { page: 'approvals', label: 'Approvals', to: href.approvals() },
+  { page: 'alerts', label: 'Alerts', to: href.alerts() },
   { page: 'issue', label: 'Issue a key', to: href.issue() },
 ];
 
@@ -61,6 +65,8 @@ export function App() {
         {route.page === 'audit' && <AuditPage params={route.query} key={route.query.toString()} />}
         {route.page === 'spend' && <SpendPage />}
         {route.page === 'issue' && <IssuePage />}
+        {route.page === 'alerts' && <AlertsPage />}
+        {route.page === 'approvals' && <ApprovalsPage />}
       </main>
     </div>
   );

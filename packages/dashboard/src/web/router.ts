@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** Hash routes: #/keys, #/keys/<id>, #/audit?vault_key_id=…, #/spend, #/issue */
+/** Hash routes: #/keys, #/keys/<id>, #/audit?vault_key_id=…, #/spend, #/issue, #/alerts, #/approvals */
 export interface Route {
-  page: 'keys' | 'key' | 'audit' | 'spend' | 'issue';
+  page: 'keys' | 'key' | 'audit' | 'spend' | 'issue' | 'alerts' | 'approvals';
   id?: string;
   query: URLSearchParams;
 }
@@ -12,7 +12,7 @@ export function parseRoute(hash: string): Route {
   const parts = path.split('/').filter(Boolean);
   const query = new URLSearchParams(queryText);
   if (parts[0] === 'keys' && parts[1]) return { page: 'key', id: decodeURIComponent(parts[1]), query };
-  if (parts[0] === 'audit' || parts[0] === 'spend' || parts[0] === 'issue') return { page: parts[0], query };
+  if (parts[0] === 'audit' || parts[0] === 'spend' || parts[0] === 'issue' || parts[0] === 'alerts' || parts[0] === 'approvals') return { page: parts[0], query };
   return { page: 'keys', query };
 }
 
@@ -35,4 +35,6 @@ export const href = {
   },
   spend: () => '#/spend',
   issue: () => '#/issue',
+  alerts: () => '#/alerts',
+  approvals: () => '#/approvals',
 };

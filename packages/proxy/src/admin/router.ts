@@ -15,6 +15,8 @@ import {
   type Store,
 } from '@keyleash/core';
 import { ApiError, bearerToken, metadataFilter, readJsonBody, sendApiError, sendJson } from './http-json.ts';
+import { listAlertsJson } from './alert-views.ts';
+import { handleApprovalRoutes } from './approval-routes.ts';
 import { keyToJson } from './key-views.ts';
 import type { KeyService } from './key-service.ts';
 
@@ -190,6 +192,16 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
       total_micros: total,
       data: rows.map((row) => ({ group: row.group, usd: microsToUsd(row.micros), micros: row.micros, requests: row.requests })),
     });
+  }
+
+  if (parts[0] === 'alerts' && parts.length === 1 && method === 'GET') {
+    requireAdmin(req, deps);
+    return sendJson(res, 200, await listAlertsJson(store, url.searchParams));
+  }
+
+  if (parts[0] === 'approvals') {
+    requireAdmin(req, deps);
+    if (await handleApprovalRoutes(req, res, parts, url, store, now)) return;
   }
 
   throw new ApiError(404, 'not_found', `no management endpoint ${method} ${url.pathname}`);

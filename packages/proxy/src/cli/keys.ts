@@ -11,7 +11,7 @@ interface KeyJson {
   status: string;
   expires_at: string;
   vault_key?: string;
-  policy: { vendor: string; daily_usd_cap: number | null; total_usd_cap: number | null; allowed_endpoints: string[]; metadata: Record<string, string> };
+  policy: { vendor: string; daily_usd_cap: number | null; total_usd_cap: number | null; allowed_endpoints: string[]; metadata: Record<string, string>; rules?: unknown[] };
   spend?: { today_usd: number; total_usd: number };
 }
 
@@ -75,7 +75,8 @@ export function registerKeyCommands(program: Command, connection: () => CliConne
 
   json(keys.command('show <id>').description("a key's policy and today's spend")).action(async (id: string, flags: { json?: boolean }) => {
     const key = (await callApi(connection(), 'GET', `/api/vault_keys/${encodeURIComponent(id)}`)) as KeyJson;
-    process.stdout.write(flags.json ? `${JSON.stringify(key, null, 2)}\n` : `${keyRows([key])}\nallowed: ${key.policy.allowed_endpoints.join(', ')}\n`);
+    const rules = (key.policy.rules ?? []).map((rule, i) => `rules[${i}]: ${JSON.stringify(rule)}\n`).join('');
+    process.stdout.write(flags.json ? `${JSON.stringify(key, null, 2)}\n` : `${keyRows([key])}\nallowed: ${key.policy.allowed_endpoints.join(', ')}\n${rules}`);
   });
 
   json(keys.command('tree <id>').description('a key and all its descendants with their spend today')).action(async (id: string, flags: { json?: boolean }) => {

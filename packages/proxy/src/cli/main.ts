@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { ServeFlags } from '../config.ts';
 import { CliError, type CliConnection } from './api-client.ts';
+import { registerApprovalCommands } from './approvals.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerMigrateCommand } from './migrate.ts';
@@ -27,6 +28,8 @@ program
   .option('--fx-table <file>', 'replace the dated FX table (JSON; env KEYLEASH_FX_TABLE)')
   .option('--twilio-price-table <file>', 'replace the dated Twilio price table (JSON; env KEYLEASH_TWILIO_PRICE_TABLE)')
   .option('--max-key-depth <n>', 'how deep child keys may nest (default 5)')
+  .option('--alert-thresholds <fractions>', 'spend alerts for every capped key without its own, e.g. 0.5,0.8,1 (env KEYLEASH_ALERT_THRESHOLDS)')
+  .option('--alert-webhook-url <url>', 'where those alerts are POSTed, signed with env KEYLEASH_WEBHOOK_SECRET (env KEYLEASH_ALERT_WEBHOOK_URL)')
   .option(
     '--max-body <[host=]size>',
     'largest request body read: <size> for every vendor host (default 1MiB), <host>=<size> for one (default files.stripe.com=32MiB); binary units (512KiB, 1MiB); larger bodies get 413 (repeatable; env KEYLEASH_MAX_BODY)',
@@ -38,6 +41,7 @@ program
 registerKeyCommands(program, connection);
 registerAuditCommands(program, connection);
 registerSpendCommand(program, connection);
+registerApprovalCommands(program, connection);
 registerMigrateCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -14,6 +14,7 @@ export interface PolicyFlags {
   metadata?: string[];
   unpriced?: string[];
   stripeAccount?: string[];
+  rule?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -29,7 +30,12 @@ export function addPolicyOptions(command: Command): Command {
     .option('--rate-limit <per-minute>', 'requests per minute')
     .option('--metadata <field=value>', 'metadata such as role=billing, customer_id=cus_1, run_id=r-42 (repeatable)', collect)
     .option('--unpriced <endpoint=usd|free>', 'how to count an unpriced endpoint, e.g. "POST /v1/subscriptions=free" (repeatable)', collect)
-    .option('--stripe-account <acct>', 'a connected account the key may act for via Stripe-Account (repeatable)', collect);
+    .option('--stripe-account <acct>', 'a connected account the key may act for via Stripe-Account (repeatable)', collect)
+    .option(
+      '--rule <json>',
+      'a parameter rule as JSON, e.g. \'{"endpoint":"POST /v1/payment_intents","max_usd_per_call":50,"currencies":["usd"]}\' (repeatable; replaces the policy file\'s rules)',
+      collect,
+    );
 }
 
 function cap(value: string): number | null {
@@ -45,6 +51,14 @@ function pairs(values: string[], what: string, splitAt: 'first' | 'last'): [stri
     if (at <= 0) throw new CliError(`${what} "${text}": expected name=value`);
     return [text.slice(0, at), text.slice(at + 1)];
   });
+}
+
+function parseRule(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`--rule "${text}": expected a JSON object like {"endpoint":"POST /v1/payment_intents","max_usd_per_call":50}`);
+  }
 }
 
 export function policyBody(flags: PolicyFlags, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -63,5 +77,6 @@ export function policyBody(flags: PolicyFlags, extra: Record<string, unknown> = 
     body.unpriced = Object.fromEntries(pairs(flags.unpriced, '--unpriced', 'last').map(([endpoint, price]) => [endpoint, price === 'free' ? 'free' : Number(price)]));
   }
   if (flags.stripeAccount?.length) body.stripe_accounts = flags.stripeAccount;
+  if (flags.rule?.length) body.rules = flags.rule.map(parseRule);
   return { ...body, ...extra };
 }

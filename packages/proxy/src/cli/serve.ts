@@ -20,6 +20,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     twilioPriceTable: config.twilioPriceTable,
     maxKeyDepth: config.maxKeyDepth,
     bodyLimits: config.bodyLimits,
+    alerts: config.alerts,
     logger,
   });
   await new Promise<void>((resolve, reject) => {
@@ -39,6 +40,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     `keyleash listening on ${url} (store: ${store.kind})\n` +
       `Make your first key (with KEYLEASH_ADMIN_TOKEN exported):\n  KEYLEASH_URL=${url} ${cliCommand()} keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
   );
+  if (!config.alerts.webhookSecret) logger.warn('KEYLEASH_WEBHOOK_SECRET is not set: alerts are recorded and listed, but no webhook is sent until it is');
   for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID']) {
     if (!process.env[vendor]) logger.warn(`${vendor} is not set: requests for that vendor will be refused until it is`);
   }

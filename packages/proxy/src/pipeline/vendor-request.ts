@@ -10,7 +10,10 @@ import { anyPatternMatches, refusal, type AuditEntry, type Refusal, type Store, 
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { InboundRequest, Pricing, RevealedPrice, UpstreamAnswer, Vendor, VendorSecrets } from '../vendors/vendor.ts';
+import type { SpendAlerts } from '../alerts/spend-crossings.ts';
+import type { ApprovalGate, HoldOutcome } from '../approvals/approval-gate.ts';
 import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
+import { checkCostRules, checkParameterRules } from '../rules/check-rules.ts';
 import { describeAdmissionRefusal } from './admission-refusal.ts';
 import { readAttribution } from './attribution.ts';
 import { authenticate } from './authenticate.ts';
@@ -26,6 +29,10 @@ export interface PipelineDeps {
   metrics: Metrics;
   logger: Logger;
   clock: () => number;
+  /** records threshold crossings right after each admission */
+  spendAlerts?: SpendAlerts;
+  /** holds calls above a policy's approval threshold for a human */
+  approvals?: ApprovalGate;
 }
 
 /** What the request looked like, for the audit row whatever happens to it. */
@@ -123,6 +130,8 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   }
   const headerRefusal = vendor.checkHeaders?.(inbound, key);
   if (headerRefusal) return refuse(deps, res, facts, headerRefusal, key, key.id);
+  const paramRefusal = checkParameterRules(chain, inbound, route.segments);
+  if (paramRefusal) return refuse(deps, res, facts, paramRefusal, key, key.id);
 
   // 3. price: before anything is sent, and possibly by asking the vendor with the real secret
   let pricing: Pricing;
@@ -174,20 +183,31 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
     }
   }
 
-  // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
-  const idempotencyKey = vendor.idempotencyKey(inbound);
-  let admission;
   // a step on an existing object: the store counts what it raises the object's ceiling by
   const object = pricing.kind === 'priced' ? pricing.object : undefined;
+  // per-call rules and approval judge what the call can move: for a step on an object (a raised
+  // amount, a confirm, a capture) that is the object's ceiling, whatever the tree counted before
+  const movableMicros = micros + (object?.ceilingMicros ?? 0);
+  const costRefusal = checkCostRules(chain, inbound.method, route.segments, movableMicros);
+  if (costRefusal) return refuse(deps, res, facts, costRefusal, key, key.id);
+
+  // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
+  const idempotencyKey = vendor.idempotencyKey(inbound);
+  const held = await holdForApproval(deps, { chain, micros, movableMicros, object, now, idempotencyKey, vendor: vendor.name, method: inbound.method, path: shownPath, raw: inbound, res });
+  if (held === 'store_failed') return storeUnavailable(deps, res, facts, new Error('approval store failed'));
+  if (held?.kind === 'refused') return refuse(deps, res, facts, held.refusal, key, key.id);
+  if (held?.kind === 'gone') return;
+  let admission;
   const reserveStarted = process.hrtime.bigint();
   try {
-    admission = await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey, object });
+    admission = held?.kind === 'admitted' ? held.admission : await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey, object });
   } catch (error) {
     return storeUnavailable(deps, res, facts, error);
   } finally {
     deps.metrics.reservationSeconds.observe(Number(process.hrtime.bigint() - reserveStarted) / 1e9);
   }
   if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id, object && pricing.kind === 'priced' ? pricing.label : undefined), key, key.id);
+  await deps.spendAlerts?.afterAdmission(chain, now);
 
   // 5. forward: the real secret in place of the vault key; nothing of keyleash's goes upstream
   // A replay's answer is read too: the object it names may have been created by this very request
@@ -294,6 +314,17 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   }
   await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
   res.end();
+}
+
+/** A call above an approval threshold waits here for a human (approvals/approval-gate.ts); a store failure fails closed. */
+async function holdForApproval(deps: PipelineDeps, request: Parameters<ApprovalGate['hold']>[0]): Promise<HoldOutcome | 'store_failed'> {
+  if (!deps.approvals) return undefined;
+  try {
+    return await deps.approvals.hold(request);
+  } catch (error) {
+    deps.logger.error({ err: error }, 'approval hold failed');
+    return 'store_failed';
+  }
 }
 
 /**

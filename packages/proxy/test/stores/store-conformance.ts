@@ -5,6 +5,8 @@
  * and spend queries. Each `describe` gets a fresh store from the factory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeAlertStoreConformance } from './alert-store-conformance.ts';
+import { describeApprovalStoreConformance } from './approval-store-conformance.ts';
 import {
   auditHash,
   GENESIS_HASH,
@@ -150,7 +152,7 @@ function shuffled<T>(items: T[], seed = 42): T[] {
 }
 
 /** a fresh store for one describe block */
-function useStore(makeStore: MakeStore) {
+export function useStore(makeStore: MakeStore) {
   let handle: StoreUnderTest | undefined;
   const peers: Store[] = [];
   beforeAll(async () => {
@@ -181,6 +183,9 @@ function useStore(makeStore: MakeStore) {
 
 export function describeStoreConformance(name: string, makeStore: MakeStore): void {
   describe(`${name} store conformance`, () => {
+    describeAlertStoreConformance(useStore(makeStore));
+    describeApprovalStoreConformance(useStore(makeStore));
+
     describe('keys and trees', () => {
       const ctx = useStore(makeStore);
 

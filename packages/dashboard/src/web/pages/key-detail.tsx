@@ -6,6 +6,7 @@ import { DailyBarChart } from '../components/charts.tsx';
 import { ErrorBox } from '../components/error-box.tsx';
 import { descendantsOf, KeyTreeTable } from '../components/key-tree.tsx';
 import { RevokeDialog } from '../components/revoke-dialog.tsx';
+import { RulesList } from '../components/rules-list.tsx';
 import { SpendBar } from '../components/spend-bar.tsx';
 import { addDays, daysBetween, usd, utcDay, utcTime } from '../format.ts';
 import { useLoad, useNow } from '../hooks.ts';
@@ -90,6 +91,7 @@ export function KeyDetailPage({ id }: { id: string }) {
                 </dd>
               </>
             )}
+            {(p.rules ?? []).length > 0 && (<><dt>Rules</dt><dd><RulesList rules={p.rules} /></dd></>)}
             {p.stripe_accounts.length > 0 && (<><dt>Stripe accounts</dt><dd class="mono">{p.stripe_accounts.join(', ')}</dd></>)}
             {k.revoked_at && (<><dt>Revoked</dt><dd>{utcTime(k.revoked_at)} UTC</dd></>)}
           </dl>

@@ -78,6 +78,8 @@ import {
 import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
 import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, spendGroupExpression } from '../sql-filters.ts';
+import { PostgresAlerts } from './postgres-alerts.ts';
+import { PostgresApprovals } from './postgres-approvals.ts';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './schema.ts';
 
 interface LockedKeyRow {
@@ -183,6 +185,8 @@ function insertKeyValues(key: VaultKeyRecord): unknown[] {
 }
 
 export class PostgresStore implements Store {
+  readonly alerts: PostgresAlerts;
+  readonly approvals: PostgresApprovals;
   readonly kind = 'postgres';
   private readonly sql;
   /** the tail of this instance's queue of admissions per key tree (see `admit`) */
@@ -201,6 +205,8 @@ export class PostgresStore implements Store {
   ) {
     const s = quoteIdent(schema);
     const t = (table: string) => `${s}.${table}`;
+    this.alerts = new PostgresAlerts(pool, t('alerts'));
+    this.approvals = new PostgresApprovals(pool, t('approvals'));
     this.sql = {
       t,
       // --- parameterised statements (one per round trip) ---

@@ -9,6 +9,9 @@
  * transaction-scoped advisory lock, so instances that start together apply them exactly once
  * and a failed migration leaves nothing behind.
  */
+import { alertsTableSql } from '../alert-rows.ts';
+import { approvalsTableSql } from '../approval-rows.ts';
+
 export interface PostgresMigration {
   version: number;
   description: string;
@@ -134,6 +137,17 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
         ADD COLUMN object_micros BIGINT NOT NULL DEFAULT 0;
       CREATE INDEX reservations_object ON ${s}.reservations (root_id, object_id) WHERE object_id IS NOT NULL;
     `,
+  },
+  {
+    // numbered apart from the ledger's migrations, which other work extends
+    version: 10,
+    description: 'recorded alerts: one per dedupe key, with their delivery outbox',
+    sql: (s) => alertsTableSql(`${s}.alerts`, 'DOUBLE PRECISION'),
+  },
+  {
+    version: 11,
+    description: 'calls held for a human decision, unique per key and Idempotency-Key',
+    sql: (s) => approvalsTableSql(`${s}.approvals`),
   },
 ];
 

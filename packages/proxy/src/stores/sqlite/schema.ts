@@ -1,3 +1,6 @@
+import { alertsTableSql } from '../alert-rows.ts';
+import { approvalsTableSql } from '../approval-rows.ts';
+
 /** Versioned migrations; each runs once, in order, inside one transaction. */
 export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
   {
@@ -166,5 +169,14 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
       ALTER TABLE reservations ADD COLUMN object_micros INTEGER NOT NULL DEFAULT 0;
       CREATE INDEX reservations_object ON reservations(root_id, object_id) WHERE object_id IS NOT NULL;
     `,
+  },
+  {
+    // numbered apart from the ledger's migrations, which other work extends
+    version: 10,
+    sql: alertsTableSql('alerts', 'REAL'),
+  },
+  {
+    version: 11,
+    sql: approvalsTableSql('approvals'),
   },
 ];

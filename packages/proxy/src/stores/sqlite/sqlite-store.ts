@@ -32,6 +32,8 @@ import {
 import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
 import { auditFilterWhere, keyFilterWhere, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteAlerts } from './sqlite-alerts.ts';
+import { SqliteApprovals } from './sqlite-approvals.ts';
 import { SQLITE_MIGRATIONS } from './schema.ts';
 
 /**
@@ -82,6 +84,8 @@ export class SqliteStore implements Store {
   private readonly statements;
   /** admit, settle and audit: each atomic, committed in groups (see group-commit.ts) */
   private readonly group: GroupCommit;
+  readonly alerts: SqliteAlerts;
+  readonly approvals: SqliteApprovals;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -102,6 +106,8 @@ export class SqliteStore implements Store {
     this.migrateNow();
     const db = this.db;
     this.group = new GroupCommit(db);
+    this.alerts = new SqliteAlerts(db);
+    this.approvals = new SqliteApprovals(db);
     this.statements = {
       insertKey: db.prepare(`INSERT INTO vault_keys (id, parent_id, root_id, depth, secret_hash, vendor, policy_json, metadata_json,
           daily_cap_micros, total_cap_micros, rate_limit_per_minute, expires_at, created_at, revoked_at)

@@ -1,0 +1,3 @@
+export * from './alert-settings.ts';
+export * from './alert-store.ts';
+export * from './alert-json.ts';

@@ -1,0 +1,3 @@
+export * from './schema.ts';
+export * from './evaluate.ts';
+export * from './tightening.ts';
