@@ -7,7 +7,7 @@
  */
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { auditOf, issueStripeKey, raw, sdk, sdkError, spendMicros, useStripeStack } from '../stripe/harness.ts';
+import { auditOf, directSdk, issueStripeKey, raw, sdk, sdkError, spendMicros, useStripeStack } from '../stripe/harness.ts';
 
 const stack = useStripeStack({ label: 'rules' });
 
@@ -157,5 +157,35 @@ describe('child keys inherit rules and may only tighten them', () => {
       expect(answer.status, JSON.stringify(rules)).toBe(403);
       expect(answer.body.error.problems.join('\n')).toContain('rules[0] ("POST /v1/payment_intents")');
     }
+  });
+});
+
+describe('a step on an existing payment is judged at what it can move', () => {
+  /** refused by the rule: priced with a lookup (a GET), but no POST reached Stripe and nothing was counted */
+  async function stepRefusal(key: { id: string }, call: () => Promise<unknown>) {
+    const posts = () => stack.upstream.requests.filter((request) => request.method === 'POST').length;
+    const before = posts();
+    const spentBefore = await spendMicros(stack, key.id);
+    const error = await sdkError(call());
+    expect(error.code).toBe('keyleash_rule_violation');
+    expect(posts()).toBe(before);
+    expect(await spendMicros(stack, key.id)).toBe(spentBefore);
+    return error;
+  }
+
+  it('max_usd_per_call refuses raising a $1 intent past the limit, and confirming one created elsewhere above it', async () => {
+    const key = await issue([{ endpoint: 'POST /v1/payment_intents/**', max_usd_per_call: 50 }], {
+      allowed_endpoints: ['POST /v1/payment_intents', 'POST /v1/payment_intents/*', 'POST /v1/payment_intents/*/confirm'],
+    });
+    const stripe = sdk(stack.keyleash.url, key.vault_key);
+    const intent = await stripe.paymentIntents.create({ amount: 100, currency: 'usd' });
+    // under the ledger the raise costs the $4,999 it adds; the rule sees the $5,000 it lets move
+    const error = await stepRefusal(key, () => stripe.paymentIntents.update(intent.id, { amount: 500_000 }));
+    expect(error.message).toContain('$5,000.00');
+    await stripe.paymentIntents.update(intent.id, { amount: 4_000 });
+    await stripe.paymentIntents.confirm(intent.id, { payment_method: 'pm_card_visa' });
+    // an intent created with the real key outside keyleash (the dashboard), for $60: confirming it moves $60
+    const outside = await directSdk(stack).paymentIntents.create({ amount: 6_000, currency: 'usd' });
+    await stepRefusal(key, () => stripe.paymentIntents.confirm(outside.id, { payment_method: 'pm_card_visa' }));
   });
 });
