@@ -14,6 +14,7 @@
  * - `unpriced`: replaces the parent's list; every entry covered by a parent entry, and no call
  *   counted at less than the parent would count it ("free" counts as $0);
  * - `stripe_accounts`: a subset of the parent's;
+ * - `openai.default_max_output_tokens`: <= the parent's (a child reserves no more per model call);
  * - the parent and every ancestor must be active (not revoked, not expired), and the child's depth
  *   (parent's + 1) at most `maxDepth`.
  *
@@ -23,7 +24,7 @@
  */
 import { parseEndpointPattern, uncoveredPatterns, patternCovers, type EndpointPattern } from './endpoint-pattern.ts';
 import { formatUsd, usdToMicros, type MicroUsd } from './money.ts';
-import { expiryFrom, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
+import { expiryFrom, openAISettingsFromJson, OPENAI_DEFAULT_MAX_OUTPUT_TOKENS, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
 import { keyStatus, type VaultKeyRecord } from './vault-key-record.ts';
 
 export const DEFAULT_MAX_KEY_DEPTH = 5;
@@ -127,6 +128,13 @@ export function deriveChildPolicy(
   if (request.twilio !== undefined && base.vendor !== 'twilio') problems.push(`twilio: settings apply only to a twilio key, not a ${base.vendor} key`);
   if (twilio) problems.push(...twilioWidenings(base.twilio, twilio));
 
+  const openai = request.openai === undefined ? base.openai : openAISettingsFromJson(request.openai, base.openai);
+  if (request.openai !== undefined && base.vendor !== 'openai') problems.push(`openai: settings apply only to a key that covers openai, not a ${base.vendor} key`);
+  const parentOutputBound = base.openai?.defaultMaxOutputTokens ?? OPENAI_DEFAULT_MAX_OUTPUT_TOKENS;
+  if (openai && openai.defaultMaxOutputTokens > parentOutputBound) {
+    problems.push(`openai.default_max_output_tokens: ${openai.defaultMaxOutputTokens} is above the parent's ${parentOutputBound}`);
+  }
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -141,6 +149,7 @@ export function deriveChildPolicy(
       unpriced,
       stripeAccounts,
       ...(twilio ? { twilio } : {}),
+      ...(openai ? { openai } : {}),
     },
   };
 }

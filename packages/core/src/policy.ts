@@ -3,7 +3,7 @@ import { parseDuration } from './duration.ts';
 import { parseEndpointPattern } from './endpoint-pattern.ts';
 import { microsToUsd, usdToMicros, type MicroUsd } from './money.ts';
 
-export const VENDOR_NAMES = ['stripe', 'twilio'] as const;
+export const VENDOR_NAMES = ['stripe', 'twilio', 'openai'] as const;
 export type VendorName = (typeof VENDOR_NAMES)[number];
 
 function isExactUsd(usd: number): boolean {
@@ -54,6 +54,20 @@ const twilioSettingsSchema = z
   .strict();
 export type TwilioSettingsJson = z.infer<typeof twilioSettingsSchema>;
 
+/**
+ * OpenAI settings of a key (only on a key that covers openai):
+ * - `default_max_output_tokens`: the output-token bound keyleash writes into a model call that
+ *   sets none (`max_completion_tokens` / `max_output_tokens`), so its worst case can be reserved;
+ *   unset = OPENAI_DEFAULT_MAX_OUTPUT_TOKENS. A child may lower it, never raise it.
+ */
+const openAISettingsSchema = z
+  .object({ default_max_output_tokens: z.number().int().positive().max(1_000_000).optional() })
+  .strict();
+export type OpenAISettingsJson = z.infer<typeof openAISettingsSchema>;
+
+/** The output-token bound applied to a model call that sets none, when the policy does not say. */
+export const OPENAI_DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
 /** The policy fields shared by a root key's issue request and a child's derive request. */
 const policyFields = {
   daily_usd_cap: usdAmount.nullable(),
@@ -67,6 +81,7 @@ const policyFields = {
   /** Connected accounts the key may act for via `Stripe-Account`; empty = the platform account only. */
   stripe_accounts: z.array(z.string().regex(/^acct_[A-Za-z0-9]+$/, 'Stripe account ids look like acct_…')).max(100),
   twilio: twilioSettingsSchema,
+  openai: openAISettingsSchema,
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -89,12 +104,16 @@ export const IssueKeyRequest = z
     unpriced: policyFields.unpriced.default({}),
     stripe_accounts: policyFields.stripe_accounts.default([]),
     twilio: policyFields.twilio.optional(),
+    openai: policyFields.openai.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
     exactlyOneExpiry(body, ctx);
     if (body.twilio !== undefined && body.vendor !== 'twilio') {
       ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${body.vendor} key` });
+    }
+    if (body.openai !== undefined && body.vendor !== 'openai') {
+      ctx.addIssue({ code: 'custom', path: ['openai'], message: `openai settings apply only to a key that covers openai, not a ${body.vendor} key` });
     }
     if (body.expires_in === undefined && body.expires_at === undefined) {
       ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'a key needs an expiry: expires_in (e.g. "24h") or expires_at' });
@@ -120,6 +139,7 @@ export const DeriveKeyRequest = z
     unpriced: policyFields.unpriced.optional(),
     stripe_accounts: policyFields.stripe_accounts.optional(),
     twilio: policyFields.twilio.optional(),
+    openai: policyFields.openai.optional(),
   })
   .strict()
   .superRefine(exactlyOneExpiry);
@@ -138,6 +158,13 @@ export interface Policy {
   stripeAccounts: string[];
   /** twilio keys only; absent = no settings (every field null) */
   twilio?: TwilioSettings;
+  /** keys covering openai only; absent = the defaults */
+  openai?: OpenAISettings;
+}
+
+/** The OpenAI settings as keyleash holds them. */
+export interface OpenAISettings {
+  defaultMaxOutputTokens: number;
 }
 
 /** The Twilio settings as keyleash holds them: money in micro-USD; null = not set. */
@@ -201,7 +228,12 @@ export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Poli
     unpriced: unpricedToMicros(body.unpriced),
     stripeAccounts: body.stripe_accounts,
     ...(body.twilio ? { twilio: twilioSettingsFromJson(body.twilio) } : {}),
+    ...(body.openai ? { openai: openAISettingsFromJson(body.openai) } : {}),
   };
+}
+
+export function openAISettingsFromJson(json: OpenAISettingsJson, base?: OpenAISettings): OpenAISettings {
+  return { defaultMaxOutputTokens: json.default_max_output_tokens ?? base?.defaultMaxOutputTokens ?? OPENAI_DEFAULT_MAX_OUTPUT_TOKENS };
 }
 
 /** The public JSON shape of a policy: the same snake_case fields as at issue. */
@@ -217,6 +249,8 @@ export interface PolicyJson {
   stripe_accounts: string[];
   /** twilio keys with settings only */
   twilio?: ReturnType<typeof twilioSettingsToJson>;
+  /** openai keys with settings only */
+  openai?: { default_max_output_tokens: number };
 }
 
 export function policyToJson(policy: Policy): PolicyJson {
@@ -233,6 +267,7 @@ export function policyToJson(policy: Policy): PolicyJson {
     ),
     stripe_accounts: policy.stripeAccounts,
     ...(policy.twilio ? { twilio: twilioSettingsToJson(policy.twilio) } : {}),
+    ...(policy.openai ? { openai: { default_max_output_tokens: policy.openai.defaultMaxOutputTokens } } : {}),
   };
 }
 

@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, parseFxTable, parseTwilioPriceTable, type FxTable, type TwilioPriceTable } from '@keyleash/core';
+import {
+  DEFAULT_FX_TABLE,
+  DEFAULT_MAX_KEY_DEPTH,
+  DEFAULT_OPENAI_PRICE_TABLE,
+  DEFAULT_TWILIO_PRICE_TABLE,
+  parseFxTable,
+  parseOpenAIPriceTable,
+  parseTwilioPriceTable,
+  type FxTable,
+  type OpenAIPriceTable,
+  type TwilioPriceTable,
+} from '@keyleash/core';
 import { DEFAULT_STORE_URL } from './stores/open-store.ts';
 import { parseUpstreamOverrides } from './pipeline/upstreams.ts';
 
@@ -11,6 +22,7 @@ export interface ServeFlags {
   upstream?: string[];
   fxTable?: string;
   twilioPriceTable?: string;
+  openaiPriceTable?: string;
   maxKeyDepth?: string;
 }
 
@@ -23,6 +35,7 @@ export interface ServeConfig {
   adminTokenGenerated: boolean;
   fxTable: FxTable;
   twilioPriceTable: TwilioPriceTable;
+  openaiPriceTable: OpenAIPriceTable;
   maxKeyDepth: number;
 }
 
@@ -46,6 +59,13 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
     if (!parsed.ok) throw new Error(`--twilio-price-table ${twilioPath}:\n  ${parsed.problems.join('\n  ')}`);
     twilioPriceTable = parsed.table;
   }
+  const openaiPath = flags.openaiPriceTable ?? env.KEYLEASH_OPENAI_PRICE_TABLE;
+  let openaiPriceTable: OpenAIPriceTable = DEFAULT_OPENAI_PRICE_TABLE;
+  if (openaiPath) {
+    const parsed = parseOpenAIPriceTable(JSON.parse(readFileSync(openaiPath, 'utf8')));
+    if (!parsed.ok) throw new Error(`--openai-price-table ${openaiPath}:\n  ${parsed.problems.join('\n  ')}`);
+    openaiPriceTable = parsed.table;
+  }
   const maxKeyDepth = Number(flags.maxKeyDepth ?? env.KEYLEASH_MAX_KEY_DEPTH ?? DEFAULT_MAX_KEY_DEPTH);
   if (!Number.isInteger(maxKeyDepth) || maxKeyDepth < 0) throw new Error('--max-key-depth must be a whole number');
   return {
@@ -57,6 +77,7 @@ export function resolveServeConfig(flags: ServeFlags, env: Readonly<Record<strin
     adminTokenGenerated: generated,
     fxTable,
     twilioPriceTable,
+    openaiPriceTable,
     maxKeyDepth,
   };
 }

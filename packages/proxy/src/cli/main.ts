@@ -26,6 +26,7 @@ program
   .option('--upstream <host=url>', 'send a vendor host elsewhere, e.g. api.stripe.com=http://127.0.0.1:12111 (repeatable; env KEYLEASH_UPSTREAMS)', (v: string, p: string[] = []) => [...p, v])
   .option('--fx-table <file>', 'replace the dated FX table (JSON; env KEYLEASH_FX_TABLE)')
   .option('--twilio-price-table <file>', 'replace the dated Twilio price table (JSON; env KEYLEASH_TWILIO_PRICE_TABLE)')
+  .option('--openai-price-table <file>', 'replace the dated OpenAI model price table (JSON; env KEYLEASH_OPENAI_PRICE_TABLE)')
   .option('--max-key-depth <n>', 'how deep child keys may nest (default 5)')
   .action(serve);
 

@@ -13,6 +13,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     upstreams: config.upstreams,
     fxTable: config.fxTable,
     twilioPriceTable: config.twilioPriceTable,
+    openaiPriceTable: config.openaiPriceTable,
     maxKeyDepth: config.maxKeyDepth,
     logger,
   });
@@ -33,7 +34,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     `keyleash listening on ${url} (store: ${store.kind})\n` +
       `Make your first key (with KEYLEASH_ADMIN_TOKEN exported):\n  KEYLEASH_URL=${url} npx -y pnpm@10.34.9 keyleash keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
   );
-  for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID']) {
+  for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID', 'OPENAI_API_KEY']) {
     if (!process.env[vendor]) logger.warn(`${vendor} is not set: requests for that vendor will be refused until it is`);
   }
   const stop = async () => {

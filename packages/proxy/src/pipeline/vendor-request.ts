@@ -15,6 +15,7 @@ import { describeAdmissionRefusal } from './admission-refusal.ts';
 import { readAttribution } from './attribution.ts';
 import { authenticate } from './authenticate.ts';
 import type { CompiledPolicies } from './compiled-policy.ts';
+import { relayMeteredStream } from './metered-stream.ts';
 import { decideUnpriced } from './unpriced.ts';
 import type { Upstreams } from './upstreams.ts';
 
@@ -129,6 +130,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   try {
     pricing = await vendor.price(inbound, route, {
       key,
+      chain,
       store: deps.store,
       lookup: async (lookup) => {
         const answer = await deps.upstreams.request(lookup.host, {
@@ -236,7 +238,9 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   let settledMicros = kind === 'released' ? 0 : admission.reservedMicros;
   let paidObjectIds: string[] | undefined;
   let revealed: RevealedPrice | undefined;
-  const settles = settleFromBody && kind === 'settled';
+  // a streamed model answer is settled from the usage it carries, as it passes through
+  const meter = pricing.kind === 'priced' && kind === 'settled' && isEventStream(responseHeaders) ? pricing.meterStream?.() : undefined;
+  const settles = settleFromBody && kind === 'settled' && !meter;
   const reveals = revealsPrice !== undefined && status < 300;
   if (settles || reveals || vendor.rewriteResponseBody) {
     body = decodedBody(Buffer.from(await upstream.body.arrayBuffer()), responseHeaders);
@@ -268,6 +272,23 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
     settledMicros,
   };
   deps.metrics.requests.inc({ vendor: vendor.name, decision: 'allowed', code: String(status) });
+  if (meter) {
+    res.writeHead(status, responseHeaders);
+    const relayed = await relayMeteredStream(upstream.body, res, meter);
+    if (relayed.upstreamError) deps.logger.warn({ err: relayed.upstreamError, vendor: vendor.name }, 'the streamed answer broke off upstream; its reservation stays counted');
+    // the stream's own usage when it carried one; otherwise (broken off, no usage) the worst case stays counted
+    const metered = relayed.upstreamError ? undefined : meter.cost();
+    const streamedMicros = metered?.micros ?? admission.reservedMicros;
+    await settleQuietly(deps, {
+      reservationId: admission.reservationId,
+      kind: metered ? 'settled' : 'kept',
+      actualMicros: streamedMicros,
+      audit: { ...audit, reason: metered ? audit.reason : 'stream_usage_missing_kept', settledMicros: streamedMicros, latencyMs: elapsedMs(facts) },
+    });
+    deps.metrics.spendMicros.inc({ vendor: vendor.name }, streamedMicros);
+    res.end();
+    return;
+  }
   deps.metrics.spendMicros.inc({ vendor: vendor.name }, settledMicros);
 
   if (body) {
@@ -289,6 +310,13 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   }
   await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
   res.end();
+}
+
+/** A server-sent-event answer whose bytes are neither compressed (keyleash asked for none) nor otherwise encoded. */
+function isEventStream(headers: Record<string, string | string[]>): boolean {
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  const encoding = String(headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  return type.startsWith('text/event-stream') && (encoding === '' || encoding === 'identity');
 }
 
 /**

@@ -34,6 +34,8 @@ export type UpstreamLookup = (request: { method: 'GET'; host: string; path: stri
 
 export interface PricingContext {
   key: VaultKeyRecord;
+  /** the key first, then its ancestors up to the root (a cap anywhere here binds the request) */
+  chain: readonly VaultKeyRecord[];
   store: Store;
   lookup: UpstreamLookup;
 }
@@ -65,13 +67,29 @@ export type Pricing =
   | { kind: 'free'; label: string; revealsPrice?: (answer: UpstreamAnswer) => RevealedPrice | undefined }
   /**
    * moves money and has a formula; `settle` reads the real amount from a 2xx answer;
-   * `upstreamBody` replaces the request body sent upstream (e.g. a call's cost bound, added by keyleash)
+   * `upstreamBody` replaces the request body sent upstream (e.g. a call's cost bound, added by keyleash);
+   * `meterStream` reads the real amount from a 2xx server-sent-event answer as it streams through
    */
-  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer }
+  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer; meterStream?: () => StreamMeter }
   /** may move money but keyleash has no formula for it */
   | { kind: 'unpriced'; label: string }
   /** the request itself is unacceptable (ambiguous body, unknown currency, …) */
   | { kind: 'refused'; refusal: Refusal };
+
+/**
+ * Watches a streamed (text/event-stream) answer on its way to the client: it may hold back or
+ * drop events (e.g. a usage event keyleash asked for and the client did not), and it learns the
+ * real cost from the stream itself. The pipeline reads the upstream to its end even when the
+ * client hangs up, so the cost is known whenever the vendor sent it.
+ */
+export interface StreamMeter {
+  /** the bytes the client is sent for this chunk of the upstream answer */
+  push(chunk: Buffer): Buffer;
+  /** the bytes still held back, sent once the upstream answer ended */
+  end(): Buffer;
+  /** the real cost, once the stream carried it; undefined keeps the whole reservation counted */
+  cost(): SettledCost | undefined;
+}
 
 export interface RenderedRefusal {
   status: number;
