@@ -13,3 +13,4 @@ export * from './refusal.ts';
 export * from './pricing/index.ts';
 export * from './twilio-credentials.ts';
 export * from './api-json.ts';
+export * from './vendor-scope.ts';

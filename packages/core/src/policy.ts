@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { parseEndpointPattern } from './endpoint-pattern.ts';
 import { microsToUsd, usdToMicros, type MicroUsd } from './money.ts';
+import { policyVendors, splitVendorPattern, vendorScopeProblems } from './vendor-scope.ts';
 
 export const VENDOR_NAMES = ['stripe', 'twilio', 'openai'] as const;
 export type VendorName = (typeof VENDOR_NAMES)[number];
@@ -17,8 +18,14 @@ function isExactUsd(usd: number): boolean {
 
 const usdAmount = z.number().nonnegative().max(1e9).refine(isExactUsd, { message: 'USD amounts have at most 6 decimals' });
 
-const endpointPatternText = z.string().superRefine((text, ctx) => {
+const plainPatternText = z.string().superRefine((text, ctx) => {
   const parsed = parseEndpointPattern(text);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
+
+/** `METHOD /path`, optionally naming its vendor: `openai:POST /v1/chat/completions` (vendor-scope.ts). */
+const endpointPatternText = z.string().superRefine((text, ctx) => {
+  const parsed = parseEndpointPattern(splitVendorPattern(text).pattern);
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
 });
 
@@ -34,7 +41,7 @@ const metadataSchema = z
  * How a capped key treats an endpoint that can move money but has no price formula:
  * `"free"` (the operator vouches it costs nothing) or a fixed USD price per call.
  */
-const unpricedSchema = z.record(endpointPatternText, z.union([z.literal('free'), usdAmount]));
+const unpricedSchema = z.record(plainPatternText, z.union([z.literal('free'), usdAmount]));
 
 /**
  * Twilio pricing settings of a key (only on a twilio key), snake_case like the rest of the policy:
@@ -82,6 +89,8 @@ const policyFields = {
   stripe_accounts: z.array(z.string().regex(/^acct_[A-Za-z0-9]+$/, 'Stripe account ids look like acct_…')).max(100),
   twilio: twilioSettingsSchema,
   openai: openAISettingsSchema,
+  /** several vendors under one budget; `vendor` names one */
+  vendors: z.array(z.enum(VENDOR_NAMES)).min(1, 'list at least one vendor').max(VENDOR_NAMES.length),
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -93,7 +102,8 @@ function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: 
 /** `POST /api/vault_keys` by the admin: a root key. Caps and expiry must be stated explicitly. */
 export const IssueKeyRequest = z
   .object({
-    vendor: z.enum(VENDOR_NAMES),
+    vendor: z.enum(VENDOR_NAMES).optional(),
+    vendors: policyFields.vendors.optional(),
     daily_usd_cap: policyFields.daily_usd_cap,
     total_usd_cap: policyFields.total_usd_cap.default(null),
     allowed_endpoints: policyFields.allowed_endpoints,
@@ -109,11 +119,17 @@ export const IssueKeyRequest = z
   .strict()
   .superRefine((body, ctx) => {
     exactlyOneExpiry(body, ctx);
-    if (body.twilio !== undefined && body.vendor !== 'twilio') {
-      ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${body.vendor} key` });
+    if ((body.vendor === undefined) === (body.vendors === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['vendor'], message: 'give vendor (one vendor) or vendors (several, one budget), not both and not neither' });
+      return;
     }
-    if (body.openai !== undefined && body.vendor !== 'openai') {
-      ctx.addIssue({ code: 'custom', path: ['openai'], message: `openai settings apply only to a key that covers openai, not a ${body.vendor} key` });
+    const vendors = body.vendors ?? [body.vendor!];
+    for (const problem of vendorScopeProblems(body.allowed_endpoints, vendors)) ctx.addIssue({ code: 'custom', path: [problem.split(':')[0]!], message: problem.slice(problem.indexOf(':') + 2) });
+    if (body.twilio !== undefined && !vendors.includes('twilio')) {
+      ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${vendors.join('+')} key` });
+    }
+    if (body.openai !== undefined && !vendors.includes('openai')) {
+      ctx.addIssue({ code: 'custom', path: ['openai'], message: `openai settings apply only to a key that covers openai, not a ${vendors.join('+')} key` });
     }
     if (body.expires_in === undefined && body.expires_at === undefined) {
       ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'a key needs an expiry: expires_in (e.g. "24h") or expires_at' });
@@ -129,6 +145,7 @@ export const DeriveKeyRequest = z
   .object({
     parent_vault_key: z.string().min(1),
     vendor: z.enum(VENDOR_NAMES).optional(),
+    vendors: policyFields.vendors.optional(),
     daily_usd_cap: policyFields.daily_usd_cap.optional(),
     total_usd_cap: policyFields.total_usd_cap.optional(),
     allowed_endpoints: policyFields.allowed_endpoints.optional(),
@@ -147,7 +164,10 @@ export type DeriveKeyRequest = z.infer<typeof DeriveKeyRequest>;
 
 /** The policy as keyleash holds it: money in micro-USD, expiry as an instant. */
 export interface Policy {
+  /** the key's vendor; with several, the first of `vendors` */
   vendor: VendorName;
+  /** set only on a key covering several vendors (see policyVendors) */
+  vendors?: VendorName[];
   dailyCapMicros: MicroUsd | null;
   totalCapMicros: MicroUsd | null;
   allowedEndpoints: string[];
@@ -217,8 +237,10 @@ export function unpricedToMicros(unpriced: Record<string, 'free' | number>): Rec
 }
 
 export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Policy {
+  const vendors = body.vendors ?? [body.vendor!];
   return {
-    vendor: body.vendor,
+    vendor: vendors[0]!,
+    ...(vendors.length > 1 ? { vendors } : {}),
     dailyCapMicros: body.daily_usd_cap === null ? null : usdToMicros(body.daily_usd_cap),
     totalCapMicros: body.total_usd_cap === null ? null : usdToMicros(body.total_usd_cap),
     allowedEndpoints: body.allowed_endpoints,
@@ -238,7 +260,10 @@ export function openAISettingsFromJson(json: OpenAISettingsJson, base?: OpenAISe
 
 /** The public JSON shape of a policy: the same snake_case fields as at issue. */
 export interface PolicyJson {
+  /** the key's vendor; with several, the first of `vendors` */
   vendor: VendorName;
+  /** every vendor the key covers (one budget across them) */
+  vendors: VendorName[];
   daily_usd_cap: number | null;
   total_usd_cap: number | null;
   allowed_endpoints: string[];
@@ -256,6 +281,7 @@ export interface PolicyJson {
 export function policyToJson(policy: Policy): PolicyJson {
   return {
     vendor: policy.vendor,
+    vendors: [...policyVendors(policy)],
     daily_usd_cap: policy.dailyCapMicros === null ? null : microsToUsd(policy.dailyCapMicros),
     total_usd_cap: policy.totalCapMicros === null ? null : microsToUsd(policy.totalCapMicros),
     allowed_endpoints: policy.allowedEndpoints,

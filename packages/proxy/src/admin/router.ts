@@ -7,12 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   microsToUsd,
   AuditChainVerifier,
+  policyVendors,
   utcDay,
   type AuditDecision,
   type AuditRecord,
   type AuditRowJson,
   type SpendGrouping,
   type Store,
+  type VendorName,
 } from '@keyleash/core';
 import { ApiError, bearerToken, metadataFilter, readJsonBody, sendApiError, sendJson } from './http-json.ts';
 import { keyToJson } from './key-views.ts';
@@ -122,7 +124,10 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
     if (parts.length === 1 && method === 'GET') {
       const vendor = url.searchParams.get('vendor') ?? undefined;
       const rootId = url.searchParams.get('root_id') ?? undefined;
-      const keys = await store.listKeys({ metadata: metadataFilter(url.searchParams), ...(vendor ? { vendor } : {}), ...(rootId ? { rootId } : {}) });
+      // a key covering several vendors is listed under each of them
+      const keys = (await store.listKeys({ metadata: metadataFilter(url.searchParams), ...(rootId ? { rootId } : {}) })).filter(
+        (key) => vendor === undefined || policyVendors(key.policy).includes(vendor as VendorName),
+      );
       const spend = await store.keySpend(keys.map((k) => k.id), utcDay(now));
       return sendJson(res, 200, { data: keys.map((key) => keyToJson(key, now, spend.get(key.id))) });
     }

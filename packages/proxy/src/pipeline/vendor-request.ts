@@ -86,8 +86,11 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   if (!auth.ok) return refuse(deps, res, facts, auth.refusal, auth.key ?? null, auth.keyId);
   const chain = auth.chain;
   const key = chain[0]!;
-  if (key.policy.vendor !== vendor.name) {
-    return refuse(deps, res, facts, refusal('keyleash_vendor_mismatch', `Refused: vault key ${key.id} is a ${key.policy.vendor} key and cannot call ${vendor.name}. Use a ${vendor.name} key.`), key, key.id);
+  const policy = deps.policies.get(key);
+  const allowed = policy.allowed.get(vendor.name);
+  if (!allowed) {
+    const covered = [...policy.allowed.keys()].join(' + ');
+    return refuse(deps, res, facts, refusal('keyleash_vendor_mismatch', `Refused: vault key ${key.id} is a ${covered} key and cannot call ${vendor.name}. Use a key that covers ${vendor.name}.`), key, key.id);
   }
 
   // the vendor's real secrets: routing may need them (Twilio puts the real account SID in paths)
@@ -108,8 +111,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   if ('code' in route) return refuse(deps, res, facts, route, key, key.id);
   // the endpoint as the agent may see it (route.path may hold what the vendor module put in, e.g. a real account SID)
   const shownPath = `/${route.segments.join('/')}`;
-  const policy = deps.policies.get(key);
-  if (!anyPatternMatches(policy.allowed, inbound.method, route.segments)) {
+  if (!anyPatternMatches(allowed, inbound.method, route.segments)) {
     return refuse(
       deps,
       res,
