@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { CliError, type CliConnection } from './api-client.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerKeyCommands } from './keys.ts';
+import { registerMcpCommand } from './mcp.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { serve } from './serve.ts';
 import { registerSpendCommand } from './spend.ts';
@@ -34,6 +35,7 @@ registerKeyCommands(program, connection);
 registerAuditCommands(program, connection);
 registerSpendCommand(program, connection);
 registerMigrateCommand(program);
+registerMcpCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`keyleash: ${error instanceof CliError || error instanceof Error ? error.message : String(error)}\n`);
