@@ -72,6 +72,12 @@ describe('model calls and charges under one cap', () => {
     const byVendor = (vendor: string) => rows.filter((r) => r.vendor === vendor && r.decision === 'allowed').reduce((sum, r) => sum + r.settled_micros, 0);
     expect(byVendor('stripe')).toBe(charged.length * CHARGE_CENTS * 10_000);
     expect(byVendor('openai')).toBe(modelCalls.length * usageMicros(MODEL, USAGE));
+    // the spend views: by the key's vendors (one group for the mixed tree), and split by request vendor
+    const byKeyVendor = (await stack.api.call('GET', '/api/spend?group_by=vendor')).body.data;
+    expect(byKeyVendor.find((row: { group: string }) => row.group === 'stripe+openai').micros).toBe(parentSpend);
+    const byRequestVendor = (await stack.api.call('GET', '/api/spend?group_by=request_vendor')).body.data;
+    expect(byRequestVendor.find((row: { group: string }) => row.group === 'openai').micros).toBe(byVendor('openai'));
+    expect(byRequestVendor.find((row: { group: string }) => row.group === 'stripe').micros).toBe(byVendor('stripe'));
   });
 
   it('refuses a vendor the key does not cover, and an endpoint allowed only for the other vendor', async () => {

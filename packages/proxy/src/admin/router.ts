@@ -201,9 +201,9 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
 }
 
 function parseGrouping(text: string): SpendGrouping {
-  if (text === 'vault_key' || text === 'root' || text === 'vendor') return { by: text };
+  if (text === 'vault_key' || text === 'root' || text === 'vendor' || text === 'request_vendor') return { by: text };
   if (text.startsWith('metadata.') && /^[A-Za-z0-9_.-]{1,64}$/.test(text.slice(9))) return { by: 'metadata', field: text.slice(9) };
-  throw new ApiError(400, 'invalid_group_by', `group_by is vault_key, root, vendor or metadata.<field>, got "${text}"`);
+  throw new ApiError(400, 'invalid_group_by', `group_by is vault_key, root, vendor, request_vendor or metadata.<field>, got "${text}"`);
 }
 
 export async function verifyWholeChain(store: Store) {
