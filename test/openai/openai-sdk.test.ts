@@ -194,6 +194,20 @@ describe('refusals, in OpenAI error shape, that reach no upstream', () => {
     expect(stack.model.requests.length).toBe(before);
   });
 
+  it('a body that names the model twice reaches OpenAI as the reading keyleash priced (the dearer model is not smuggled past the price)', async () => {
+    const key = await openaiKey();
+    stack.model.push([{ text: 'x', usage: { input: 20, output: 10 } }]);
+    const before = stack.model.requests.length;
+    const raw = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"max_completion_tokens":50,"model":"o1"}';
+    const answer = await fetch(`${stack.keyleash.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key.vault_key}`, 'content-type': 'application/json' }, body: raw });
+    expect(answer.status).toBe(200);
+    const sent = stack.model.requests[before]!;
+    expect(sent.model).toBe('o1');
+    // what OpenAI received is the one reading, not the two-faced original
+    expect(Number(sent.headers['content-length'])).toBe(Buffer.byteLength(JSON.stringify(JSON.parse(raw))));
+    expect((await auditOf(stack, key.id))[0].settled_micros).toBe(usageMicros('o1', { input: 20, output: 10 }));
+  });
+
   it('a Stripe key cannot call OpenAI', async () => {
     const key = await stack.api.issue({ vendor: 'stripe', daily_usd_cap: 5, allowed_endpoints: ['POST /v1/payment_intents'], expires_in: '1h' });
     const error = await refusedBy(openaiSdk(stack, key.vault_key).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }));

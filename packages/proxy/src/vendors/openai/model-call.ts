@@ -105,15 +105,16 @@ export function priceModelCall(api: ModelApi, rawBody: Buffer, chain: readonly V
     }
   }
 
-  let rewritten = false;
   let outputTokens = 0;
   if (api !== 'embeddings') {
-    const requested = api === 'chat.completions' ? (body.max_completion_tokens ?? body.max_tokens) : body.max_output_tokens;
-    if (requested != null && !positiveInt(requested)) return ambiguous(`${OUTPUT_FIELD[api]} must be a positive whole number, got ${JSON.stringify(requested).slice(0, 40)}`);
+    // both chat spellings may be present: every one given must be valid, and the larger binds
+    const given = (api === 'chat.completions' ? [body.max_completion_tokens, body.max_tokens] : [body.max_output_tokens]).filter((value) => value != null);
+    const invalid = given.find((value) => !positiveInt(value));
+    if (invalid !== undefined) return ambiguous(`${OUTPUT_FIELD[api]} must be a positive whole number, got ${JSON.stringify(invalid).slice(0, 40)}`);
+    const requested = given.length ? Math.max(...(given as number[])) : undefined;
     outputTokens = requested ?? key.policy.openai?.defaultMaxOutputTokens ?? OPENAI_DEFAULT_MAX_OUTPUT_TOKENS;
     if (requested == null && capped) {
       body[OUTPUT_FIELD[api]] = outputTokens;
-      rewritten = true;
     }
     if (api === 'chat.completions') {
       const choices = body.n ?? 1;
@@ -126,16 +127,17 @@ export function priceModelCall(api: ModelApi, rawBody: Buffer, chain: readonly V
   if (stream && api === 'chat.completions' && body.stream_options?.include_usage !== true) {
     body.stream_options = { ...(typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {}), include_usage: true };
     stripUsageChunk = true;
-    rewritten = true;
   }
-  const upstreamBody = rewritten ? Buffer.from(JSON.stringify(body)) : rawBody;
+  // OpenAI is sent exactly what was priced: re-serialised, a body whose JSON could be read two
+  // ways (a duplicated "model" or bound, say) reaches OpenAI as the one reading keyleash priced
+  const upstreamBody = Buffer.from(JSON.stringify(body));
   const inputBound = Math.max(upstreamBody.length, rawBody.length) + content.images * IMAGE_TOKEN_BOUND;
   const micros = openAITokensCost(price, { input: inputBound, output: outputTokens });
   return {
     kind: 'priced',
     label,
     micros,
-    ...(rewritten ? { upstreamBody } : {}),
+    upstreamBody,
     // an answer without a readable usage keeps the worst case counted
     settle: (answer: UpstreamAnswer) => {
       const tokens = tokensFromUsage((answer.json as { usage?: unknown } | null)?.usage);
