@@ -61,7 +61,13 @@ export function exampleAdminToken(): string {
   return `kla_example_${randomBytes(16).toString('hex')}`;
 }
 
-export async function startLocalStack(env: Env = process.env): Promise<LocalStack> {
+/** More for a keyleash an example starts itself: other vendors' secrets and upstreams (e.g. a scripted model server). */
+export interface LocalStackExtras {
+  env?: Record<string, string>;
+  upstreams?: Record<string, string>;
+}
+
+export async function startLocalStack(env: Env = process.env, extras: LocalStackExtras = {}): Promise<LocalStack> {
   if (env.KEYLEASH_URL && env.KEYLEASH_ADMIN_TOKEN) {
     return {
       proxyUrl: env.KEYLEASH_URL,
@@ -77,8 +83,8 @@ export async function startLocalStack(env: Env = process.env): Promise<LocalStac
   const keyleash = createKeyleash({
     store,
     adminToken,
-    env: { STRIPE_SECRET_KEY: stripe.secret },
-    upstreams: new Map(Object.entries(stripe.upstreams)),
+    env: { STRIPE_SECRET_KEY: stripe.secret, ...extras.env },
+    upstreams: new Map(Object.entries({ ...stripe.upstreams, ...extras.upstreams })),
   });
   await new Promise<void>((resolve, reject) => {
     keyleash.server.once('error', reject);

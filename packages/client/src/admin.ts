@@ -1,4 +1,4 @@
-import type { AlertSettingsJson, ApprovalSettingsJson, AuditRowJson, IssuedVaultKeyJson, ParameterRuleJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson } from '@keyleash/core';
+import type { AlertSettingsJson, ApprovalSettingsJson, AuditRowJson, IssuedVaultKeyJson, OpenAISettingsJson, ParameterRuleJson, SpendReportJson, TwilioSettingsJson, VaultKeyJson, VendorName } from '@keyleash/core';
 import { resolveProxyUrl, type ProxyOptions } from './config.ts';
 
 /** A management API answer that was not a success; `problems` names every invalid field. */
@@ -15,8 +15,14 @@ export class KeyleashApiError extends Error {
 }
 
 /** The policy fields of a key request, as in the design's policy JSON. */
-export interface KeyPolicyInput {
-  vendor: 'stripe' | 'twilio';
+/** `vendor` (one) or `vendors` (several, one budget across them): the server refuses both or neither. */
+export interface KeyPolicyInput extends KeyPolicyFields {
+  vendor?: VendorName;
+  vendors?: VendorName[];
+}
+
+/** The policy fields besides the vendor(s). */
+export interface KeyPolicyFields {
   daily_usd_cap: number | null;
   total_usd_cap?: number | null;
   allowed_endpoints: string[];
@@ -34,10 +40,12 @@ export interface KeyPolicyInput {
   alerts?: AlertSettingsJson;
   /** priced calls costing more than above_usd wait for a human; a child may lower the threshold and the timeout */
   approval?: ApprovalSettingsJson;
+  /** keys covering openai only: the output bound written into a capped model call that sets none */
+  openai?: OpenAISettingsJson;
 }
 
 /** A child's request: every field optional (omitted = inherited from the parent). */
-export type ChildPolicyInput = Partial<KeyPolicyInput>;
+export type ChildPolicyInput = Partial<KeyPolicyFields> & { vendor?: VendorName; vendors?: VendorName[] };
 
 export type VaultKeyInfo = VaultKeyJson;
 

@@ -5,9 +5,10 @@
  * place (the HashiCorp Vault token-store habit). The rules, field by field:
  *
  * - every field the request omits is inherited from the parent unchanged;
- * - `vendor`: may be given, but must be the parent's;
+ * - `vendor` / `vendors`: a subset of the parent's vendors (omitted = the parent's); a child that
+ *   keeps fewer vendors inherits only their endpoint patterns;
  * - `daily_usd_cap` / `total_usd_cap`: <= the parent's; `null` (no cap) only under an uncapped parent;
- * - `allowed_endpoints`: each pattern inside one parent pattern (containment, not string equality);
+ * - `allowed_endpoints`: each pattern inside one parent pattern of the same vendor (containment, not string equality);
  * - `expires_in` / `expires_at`: no later than the parent's expiry, and in the future;
  * - `rate_limit`: <= the parent's; `null` (unlimited) only under an unlimited parent;
  * - `metadata`: merged over the parent's; new fields may be added, inherited ones never changed;
@@ -20,6 +21,7 @@
  *   parent's: only an admin may point keyleash at a URL, or a key holder could make the proxy send
  *   requests into its own network;
  * - `approval`: a lower threshold and a shorter timeout than the parent's, never none under a parent that has one;
+ * - `openai.default_max_output_tokens`: <= the parent's (a child reserves no more per model call);
  * - the parent and every ancestor must be active (not revoked, not expired), and the child's depth
  *   (parent's + 1) at most `maxDepth`.
  *
@@ -29,11 +31,12 @@
  */
 import { parseEndpointPattern, uncoveredPatterns, patternCovers, type EndpointPattern } from './endpoint-pattern.ts';
 import { formatUsd, usdToMicros, type MicroUsd } from './money.ts';
-import { expiryFrom, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
+import { expiryFrom, openAISettingsFromJson, OPENAI_DEFAULT_MAX_OUTPUT_TOKENS, twilioSettingsFromJson, unpricedToMicros, type DeriveKeyRequest, type Policy, type TwilioSettings } from './policy.ts';
 import { alertSettingsFromJson } from './alerts/alert-settings.ts';
 import { approvalSettingsFromJson, approvalWidenings } from './approvals/approval-settings.ts';
 import { ruleFromJson, unresolvedPlaceholders } from './rules/schema.ts';
 import { ruleWidenings } from './rules/tightening.ts';
+import { allowedForVendors, patternsForVendor, policyVendors, vendorScopeProblems } from './vendor-scope.ts';
 import { keyStatus, type VaultKeyRecord } from './vault-key-record.ts';
 
 export const DEFAULT_MAX_KEY_DEPTH = 5;
@@ -90,16 +93,31 @@ export function deriveChildPolicy(
   if (parent.depth + 1 > maxDepth) {
     problems.push(`parent_vault_key: a child here would be at depth ${parent.depth + 1}, past the maximum depth ${maxDepth}`);
   }
-  if (request.vendor !== undefined && request.vendor !== base.vendor) {
-    problems.push(`vendor: a child of a ${base.vendor} key must be a ${base.vendor} key, not ${request.vendor}`);
+  const parentVendors = policyVendors(base);
+  if (request.vendor !== undefined && request.vendors !== undefined) problems.push('vendor: give vendor or vendors, not both');
+  const vendors = request.vendors ?? (request.vendor !== undefined ? [request.vendor] : [...parentVendors]);
+  for (const vendor of vendors) {
+    if (parentVendors.includes(vendor)) continue;
+    problems.push(
+      parentVendors.length === 1
+        ? `vendor: a child of a ${base.vendor} key must be a ${base.vendor} key, not ${vendor}`
+        : `vendors: ${vendor} is not one of the parent's vendors (${parentVendors.join(', ')})`,
+    );
   }
 
   const dailyCapMicros = capWithin('daily_usd_cap', request.daily_usd_cap, base.dailyCapMicros, problems);
   const totalCapMicros = capWithin('total_usd_cap', request.total_usd_cap, base.totalCapMicros, problems);
 
-  const allowedEndpoints = request.allowed_endpoints ?? base.allowedEndpoints;
-  for (const wider of uncoveredPatterns(patterns(base.allowedEndpoints), patterns(allowedEndpoints))) {
-    problems.push(`allowed_endpoints: "${wider.source}" is not inside any of the parent's patterns (${base.allowedEndpoints.join(', ')})`);
+  const allowedEndpoints = request.allowed_endpoints ?? allowedForVendors(base.allowedEndpoints, parentVendors, vendors);
+  const foreignVendor = vendors.some((vendor) => !parentVendors.includes(vendor));
+  if (allowedEndpoints.length === 0 && !foreignVendor) problems.push(`allowed_endpoints: the parent allows nothing for ${vendors.join(', ')}; name the child's endpoints`);
+  problems.push(...vendorScopeProblems(allowedEndpoints, vendors));
+  // a vendor the parent lacks has no parent pattern: every child pattern for it is reported too
+  for (const vendor of vendors) {
+    const prefix = parentVendors.length > 1 || vendors.length > 1 ? `${vendor}:` : '';
+    for (const wider of uncoveredPatterns(patterns(patternsForVendor(base.allowedEndpoints, parentVendors, vendor)), patterns(patternsForVendor(allowedEndpoints, vendors, vendor)))) {
+      problems.push(`allowed_endpoints: "${prefix}${wider.source}" is not inside any of the parent's patterns (${base.allowedEndpoints.join(', ')})`);
+    }
   }
 
   const expiresAt = expiryFrom(request, now) ?? base.expiresAt;
@@ -134,7 +152,7 @@ export function deriveChildPolicy(
   }
 
   const twilio = request.twilio === undefined ? base.twilio : twilioSettingsFromJson(request.twilio, base.twilio);
-  if (request.twilio !== undefined && base.vendor !== 'twilio') problems.push(`twilio: settings apply only to a twilio key, not a ${base.vendor} key`);
+  if (request.twilio !== undefined && !vendors.includes('twilio')) problems.push(`twilio: settings apply only to a twilio key, not a ${vendors.join('+')} key`);
   if (twilio) problems.push(...twilioWidenings(base.twilio, twilio));
 
   const rules = request.rules === undefined ? base.rules : request.rules.map(ruleFromJson);
@@ -151,11 +169,19 @@ export function deriveChildPolicy(
   const approval = request.approval === undefined ? base.approval : approvalSettingsFromJson(request.approval);
   problems.push(...approvalWidenings(base.approval, approval));
 
+  const openai = request.openai === undefined ? base.openai : openAISettingsFromJson(request.openai, base.openai);
+  if (request.openai !== undefined && !vendors.includes('openai')) problems.push(`openai: settings apply only to a key that covers openai, not a ${vendors.join('+')} key`);
+  const parentOutputBound = base.openai?.defaultMaxOutputTokens ?? OPENAI_DEFAULT_MAX_OUTPUT_TOKENS;
+  if (openai && openai.defaultMaxOutputTokens > parentOutputBound) {
+    problems.push(`openai.default_max_output_tokens: ${openai.defaultMaxOutputTokens} is above the parent's ${parentOutputBound}`);
+  }
+
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
     policy: {
-      vendor: base.vendor,
+      vendor: vendors[0]!,
+      ...(vendors.length > 1 ? { vendors } : {}),
       dailyCapMicros,
       totalCapMicros,
       allowedEndpoints,
@@ -168,6 +194,7 @@ export function deriveChildPolicy(
       ...(rules ? { rules } : {}),
       ...(alerts ? { alerts } : {}),
       ...(approval ? { approval } : {}),
+      ...(openai ? { openai } : {}),
     },
   };
 }

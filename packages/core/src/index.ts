@@ -18,3 +18,4 @@ export * from './pricing/index.ts';
 export * from './twilio-credentials.ts';
 export * from './api-json.ts';
 export * from './object-ledger.ts';
+export * from './vendor-scope.ts';

@@ -6,13 +6,20 @@ import { usdAmount } from './usd-schema.ts';
 import { ApprovalSettingsSchema, approvalSettingsFromJson, approvalSettingsToJson, type ApprovalSettings } from './approvals/approval-settings.ts';
 import { AlertSettingsSchema, alertSettingsFromJson, alertSettingsToJson, type AlertSettings } from './alerts/alert-settings.ts';
 import { ruleFromJson, RulesSchema, ruleToJson, unresolvedPlaceholders, type ParameterRule, type ParameterRuleJson } from './rules/schema.ts';
+import { policyVendors, splitVendorPattern, vendorScopeProblems } from './vendor-scope.ts';
 
-export const VENDOR_NAMES = ['stripe', 'twilio'] as const;
+export const VENDOR_NAMES = ['stripe', 'twilio', 'openai'] as const;
 export type VendorName = (typeof VENDOR_NAMES)[number];
 
 
-const endpointPatternText = z.string().superRefine((text, ctx) => {
+const plainPatternText = z.string().superRefine((text, ctx) => {
   const parsed = parseEndpointPattern(text);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
+
+/** `METHOD /path`, optionally naming its vendor: `openai:POST /v1/chat/completions` (vendor-scope.ts). */
+const endpointPatternText = z.string().superRefine((text, ctx) => {
+  const parsed = parseEndpointPattern(splitVendorPattern(text).pattern);
   if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
 });
 
@@ -28,7 +35,7 @@ const metadataSchema = z
  * How a capped key treats an endpoint that can move money but has no price formula:
  * `"free"` (the operator vouches it costs nothing) or a fixed USD price per call.
  */
-const unpricedSchema = z.record(endpointPatternText, z.union([z.literal('free'), usdAmount]));
+const unpricedSchema = z.record(plainPatternText, z.union([z.literal('free'), usdAmount]));
 
 /**
  * Twilio pricing settings of a key (only on a twilio key), snake_case like the rest of the policy:
@@ -47,6 +54,20 @@ const twilioSettingsSchema = z
   })
   .strict();
 export type TwilioSettingsJson = z.infer<typeof twilioSettingsSchema>;
+
+/**
+ * OpenAI settings of a key (only on a key that covers openai):
+ * - `default_max_output_tokens`: the output-token bound keyleash writes into a model call that
+ *   sets none (`max_completion_tokens` / `max_output_tokens`), so its worst case can be reserved;
+ *   unset = OPENAI_DEFAULT_MAX_OUTPUT_TOKENS. A child may lower it, never raise it.
+ */
+const openAISettingsSchema = z
+  .object({ default_max_output_tokens: z.number().int().positive().max(1_000_000).optional() })
+  .strict();
+export type OpenAISettingsJson = z.infer<typeof openAISettingsSchema>;
+
+/** The output-token bound applied to a model call that sets none, when the policy does not say. */
+export const OPENAI_DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 
 /** The policy fields shared by a root key's issue request and a child's derive request. */
 const policyFields = {
@@ -67,6 +88,9 @@ const policyFields = {
   alerts: AlertSettingsSchema,
   /** priced calls above a cost wait for a human (approvals/approval-settings.ts) */
   approval: ApprovalSettingsSchema,
+  openai: openAISettingsSchema,
+  /** several vendors under one budget; `vendor` names one */
+  vendors: z.array(z.enum(VENDOR_NAMES)).min(1, 'list at least one vendor').max(VENDOR_NAMES.length),
 };
 
 function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: string | undefined }, ctx: z.RefinementCtx) {
@@ -78,7 +102,8 @@ function exactlyOneExpiry(body: { expires_in?: string | undefined; expires_at?: 
 /** `POST /api/vault_keys` by the admin: a root key. Caps and expiry must be stated explicitly. */
 export const IssueKeyRequest = z
   .object({
-    vendor: z.enum(VENDOR_NAMES),
+    vendor: z.enum(VENDOR_NAMES).optional(),
+    vendors: policyFields.vendors.optional(),
     daily_usd_cap: policyFields.daily_usd_cap,
     total_usd_cap: policyFields.total_usd_cap.default(null),
     allowed_endpoints: policyFields.allowed_endpoints,
@@ -92,6 +117,7 @@ export const IssueKeyRequest = z
     rules: policyFields.rules.default([]),
     alerts: policyFields.alerts.optional(),
     approval: policyFields.approval.optional(),
+    openai: policyFields.openai.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -100,8 +126,17 @@ export const IssueKeyRequest = z
     if (body.alerts && body.daily_usd_cap === null) {
       ctx.addIssue({ code: 'custom', path: ['alerts'], message: 'alerts are fractions of the daily cap, so they need a daily_usd_cap' });
     }
-    if (body.twilio !== undefined && body.vendor !== 'twilio') {
-      ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${body.vendor} key` });
+    if ((body.vendor === undefined) === (body.vendors === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['vendor'], message: 'give vendor (one vendor) or vendors (several, one budget), not both and not neither' });
+      return;
+    }
+    const vendors = body.vendors ?? [body.vendor!];
+    for (const problem of vendorScopeProblems(body.allowed_endpoints, vendors)) ctx.addIssue({ code: 'custom', path: [problem.split(':')[0]!], message: problem.slice(problem.indexOf(':') + 2) });
+    if (body.twilio !== undefined && !vendors.includes('twilio')) {
+      ctx.addIssue({ code: 'custom', path: ['twilio'], message: `twilio settings apply only to a twilio key, not a ${vendors.join('+')} key` });
+    }
+    if (body.openai !== undefined && !vendors.includes('openai')) {
+      ctx.addIssue({ code: 'custom', path: ['openai'], message: `openai settings apply only to a key that covers openai, not a ${vendors.join('+')} key` });
     }
     if (body.expires_in === undefined && body.expires_at === undefined) {
       ctx.addIssue({ code: 'custom', path: ['expires_in'], message: 'a key needs an expiry: expires_in (e.g. "24h") or expires_at' });
@@ -117,6 +152,7 @@ export const DeriveKeyRequest = z
   .object({
     parent_vault_key: z.string().min(1),
     vendor: z.enum(VENDOR_NAMES).optional(),
+    vendors: policyFields.vendors.optional(),
     daily_usd_cap: policyFields.daily_usd_cap.optional(),
     total_usd_cap: policyFields.total_usd_cap.optional(),
     allowed_endpoints: policyFields.allowed_endpoints.optional(),
@@ -130,6 +166,7 @@ export const DeriveKeyRequest = z
     rules: policyFields.rules.optional(),
     alerts: policyFields.alerts.optional(),
     approval: policyFields.approval.optional(),
+    openai: policyFields.openai.optional(),
   })
   .strict()
   .superRefine(exactlyOneExpiry);
@@ -137,7 +174,10 @@ export type DeriveKeyRequest = z.infer<typeof DeriveKeyRequest>;
 
 /** The policy as keyleash holds it: money in micro-USD, expiry as an instant. */
 export interface Policy {
+  /** the key's vendor; with several, the first of `vendors` */
   vendor: VendorName;
+  /** set only on a key covering several vendors (see policyVendors) */
+  vendors?: VendorName[];
   dailyCapMicros: MicroUsd | null;
   totalCapMicros: MicroUsd | null;
   allowedEndpoints: string[];
@@ -154,6 +194,13 @@ export interface Policy {
   alerts?: AlertSettings;
   /** calls costing more wait for a human; absent = none */
   approval?: ApprovalSettings;
+  /** keys covering openai only; absent = the defaults */
+  openai?: OpenAISettings;
+}
+
+/** The OpenAI settings as keyleash holds them. */
+export interface OpenAISettings {
+  defaultMaxOutputTokens: number;
 }
 
 /** The Twilio settings as keyleash holds them: money in micro-USD; null = not set. */
@@ -206,8 +253,10 @@ export function unpricedToMicros(unpriced: Record<string, 'free' | number>): Rec
 }
 
 export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Policy {
+  const vendors = body.vendors ?? [body.vendor!];
   return {
-    vendor: body.vendor,
+    vendor: vendors[0]!,
+    ...(vendors.length > 1 ? { vendors } : {}),
     dailyCapMicros: body.daily_usd_cap === null ? null : usdToMicros(body.daily_usd_cap),
     totalCapMicros: body.total_usd_cap === null ? null : usdToMicros(body.total_usd_cap),
     allowedEndpoints: body.allowed_endpoints,
@@ -220,12 +269,20 @@ export function policyFromIssueRequest(body: IssueKeyRequest, now: number): Poli
     rules: body.rules.map(ruleFromJson),
     ...(body.alerts ? { alerts: alertSettingsFromJson(body.alerts) } : {}),
     ...(body.approval ? { approval: approvalSettingsFromJson(body.approval) } : {}),
+    ...(body.openai ? { openai: openAISettingsFromJson(body.openai) } : {}),
   };
+}
+
+export function openAISettingsFromJson(json: OpenAISettingsJson, base?: OpenAISettings): OpenAISettings {
+  return { defaultMaxOutputTokens: json.default_max_output_tokens ?? base?.defaultMaxOutputTokens ?? OPENAI_DEFAULT_MAX_OUTPUT_TOKENS };
 }
 
 /** The public JSON shape of a policy: the same snake_case fields as at issue. */
 export interface PolicyJson {
+  /** the key's vendor; with several, the first of `vendors` */
   vendor: VendorName;
+  /** every vendor the key covers (one budget across them) */
+  vendors: VendorName[];
   daily_usd_cap: number | null;
   total_usd_cap: number | null;
   allowed_endpoints: string[];
@@ -239,11 +296,14 @@ export interface PolicyJson {
   rules: ParameterRuleJson[];
   alerts?: ReturnType<typeof alertSettingsToJson>;
   approval?: ReturnType<typeof approvalSettingsToJson>;
+  /** openai keys with settings only */
+  openai?: { default_max_output_tokens: number };
 }
 
 export function policyToJson(policy: Policy): PolicyJson {
   return {
     vendor: policy.vendor,
+    vendors: [...policyVendors(policy)],
     daily_usd_cap: policy.dailyCapMicros === null ? null : microsToUsd(policy.dailyCapMicros),
     total_usd_cap: policy.totalCapMicros === null ? null : microsToUsd(policy.totalCapMicros),
     allowed_endpoints: policy.allowedEndpoints,
@@ -258,6 +318,7 @@ export function policyToJson(policy: Policy): PolicyJson {
     rules: (policy.rules ?? []).map(ruleToJson),
     ...(policy.alerts ? { alerts: alertSettingsToJson(policy.alerts) } : {}),
     ...(policy.approval ? { approval: approvalSettingsToJson(policy.approval) } : {}),
+    ...(policy.openai ? { openai: { default_max_output_tokens: policy.openai.defaultMaxOutputTokens } } : {}),
   };
 }
 

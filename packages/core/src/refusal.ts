@@ -16,6 +16,8 @@ export type RefusalCode =
   | 'keyleash_daily_cap_reached'
   | 'keyleash_total_cap_reached'
   | 'keyleash_unpriced_endpoint'
+  | 'keyleash_unknown_model'
+  | 'keyleash_unbounded_request'
   | 'keyleash_account_not_allowed'
   | 'keyleash_rule_violation'
   | 'keyleash_approval_denied'
@@ -42,6 +44,8 @@ export const REFUSAL_KIND: Record<RefusalCode, RefusalKind> = {
   keyleash_daily_cap_reached: 'permission',
   keyleash_total_cap_reached: 'permission',
   keyleash_unpriced_endpoint: 'permission',
+  keyleash_unknown_model: 'permission',
+  keyleash_unbounded_request: 'permission',
   keyleash_account_not_allowed: 'permission',
   keyleash_rule_violation: 'permission',
   keyleash_approval_denied: 'permission',

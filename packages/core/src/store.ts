@@ -130,7 +130,12 @@ export interface KeySpend {
   totalMicros: MicroUsd;
 }
 
-export type SpendGrouping = { by: 'vault_key' } | { by: 'root' } | { by: 'vendor' } | { by: 'metadata'; field: string };
+/**
+ * `vendor` groups by the vendor(s) of the key (from the ledger, in-flight reservations included;
+ * a key covering several vendors is one group, e.g. "stripe+openai"); `request_vendor` splits by
+ * the vendor each request went to (from the audit log: settled amounts, price corrections included).
+ */
+export type SpendGrouping = { by: 'vault_key' } | { by: 'root' } | { by: 'vendor' } | { by: 'request_vendor' } | { by: 'metadata'; field: string };
 
 export interface SpendQuery {
   groupBy: SpendGrouping;

@@ -50,7 +50,12 @@ export interface SubAgentToolOptions<TContext, TChildContext> {
  * together can never spend more than the parent has left.
  */
 export function subAgentTool<TContext = unknown, TChildContext = KeyleashAgentContext>(
-  subAgent: Agent<TChildContext, any>,
+  /**
+   * the sub-agent, or a factory building it per invocation from the child credentials: use the
+   * factory to give its model the child key too (`model: keyleashModel(child, 'gpt-4.1-mini')`),
+   * so its tokens and its tools' calls share the child's budget and count against the parent's
+   */
+  subAgent: Agent<TChildContext, any> | ((child: AgentCredentials) => Agent<TChildContext, any>),
   options: SubAgentToolOptions<TContext, TChildContext>,
   parentCredentials: CredentialsSource<TContext>,
 ): FunctionTool<TContext, typeof SubAgentInput, string> {
@@ -79,7 +84,8 @@ export function subAgentTool<TContext = unknown, TChildContext = KeyleashAgentCo
             // scope.signal aborts with the caller's signal, so the nested run stops with its parent
             const runOptions = { context: buildContext(child, runContext), signal: scope.signal, ...(options.maxTurns ? { maxTurns: options.maxTurns } : {}) };
             try {
-              const result = options.runner ? await options.runner.run(subAgent, input, runOptions) : await run(subAgent, input, runOptions);
+              const agent = typeof subAgent === 'function' ? subAgent(child) : subAgent;
+              const result = options.runner ? await options.runner.run(agent, input, runOptions) : await run(agent, input, runOptions);
               return toolOutputText(result.finalOutput ?? '');
             } catch (error) {
               bodyFailure = { error };

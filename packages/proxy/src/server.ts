@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_TWILIO_PRICE_TABLE, refusal, type FxTable, type Refusal, type Store, type TwilioPriceTable } from '@keyleash/core';
+import { DEFAULT_FX_TABLE, DEFAULT_MAX_KEY_DEPTH, DEFAULT_OPENAI_PRICE_TABLE, DEFAULT_TWILIO_PRICE_TABLE, refusal, type FxTable, type OpenAIPriceTable, type Refusal, type Store, type TwilioPriceTable } from '@keyleash/core';
 import { createDashboard } from '@keyleash/dashboard';
 import pino, { type Logger } from 'pino';
 import { handleAdminRequest } from './admin/router.ts';
@@ -30,6 +30,7 @@ export interface KeyleashOptions {
   env?: Readonly<Record<string, string | undefined>>;
   fxTable?: FxTable;
   twilioPriceTable?: TwilioPriceTable;
+  openaiPriceTable?: OpenAIPriceTable;
   maxKeyDepth?: number;
   upstreamTimeoutMs?: number;
   /** the largest request body read per vendor host (default 1 MiB; files.stripe.com 32 MiB) */
@@ -56,7 +57,8 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
   const env = options.env ?? process.env;
   const fxTable = options.fxTable ?? DEFAULT_FX_TABLE;
   const twilioPriceTable = options.twilioPriceTable ?? DEFAULT_TWILIO_PRICE_TABLE;
-  const vendors = createVendors({ fx: () => fxTable, twilioPrices: () => twilioPriceTable });
+  const openaiPriceTable = options.openaiPriceTable ?? DEFAULT_OPENAI_PRICE_TABLE;
+  const vendors = createVendors({ fx: () => fxTable, twilioPrices: () => twilioPriceTable, openaiPrices: () => openaiPriceTable });
   const metrics = createMetrics();
   const upstreams = new Upstreams(options.upstreams ?? new Map(), { timeoutMs: options.upstreamTimeoutMs ?? 80_000 });
   const bodyLimits = options.bodyLimits ?? new BodyLimits();

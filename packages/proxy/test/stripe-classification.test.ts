@@ -114,6 +114,7 @@ const vendor = createStripeVendor({ fx: () => DEFAULT_FX_TABLE });
 const cappedKey = { id: 'key_test', rootId: 'key_test' } as VaultKeyRecord;
 const noLookups: PricingContext = {
   key: cappedKey,
+  chain: [cappedKey],
   store: {} as Store,
   lookup: () => {
     throw new Error('a free operation must not need a lookup');

@@ -77,7 +77,7 @@ async function priceOf(op: { method: string; host: string; path: string }, body 
   const inbound: InboundRequest = { method: op.method, rawPath: concrete(op), rawQuery, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(body) };
   const route = vendor.route(inbound, secrets);
   if ('code' in route) throw new Error(`${identity(op)} does not route: ${route.message}`);
-  return vendor.price(inbound, route, { key, store: {} as Store, lookup: () => Promise.reject(new Error('no lookups')) });
+  return vendor.price(inbound, route, { key, chain: [key], store: {} as Store, lookup: () => Promise.reject(new Error('no lookups')) });
 }
 
 function rowOf(op: SpecOperation): TwilioOperation {

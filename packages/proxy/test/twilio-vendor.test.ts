@@ -68,7 +68,8 @@ function key(twilio?: Policy['twilio']): VaultKeyRecord {
 }
 
 async function price(inbound: InboundRequest, twilio?: Policy['twilio']): Promise<Pricing> {
-  return vendor.price(inbound, routed(inbound), { key: key(twilio), store: {} as Store, lookup: () => Promise.reject(new Error('no lookups')) });
+  const record = key(twilio);
+  return vendor.price(inbound, routed(inbound), { key: record, chain: [record], store: {} as Store, lookup: () => Promise.reject(new Error('no lookups')) });
 }
 
 const messages = `/api.twilio.com/2010-04-01/Accounts/${TWILIO_PLACEHOLDER_ACCOUNT_SID}/Messages.json`;

@@ -8,7 +8,10 @@
  *   when `stream_options.include_usage`);
  * - `POST …/responses`, non-stream and `stream: true` (the full event sequence:
  *   response.created … response.completed);
+ * - `POST …/embeddings` (unscripted: a small vector per input, usage of one token per 4 characters);
  * - `GET …/models`.
+ * Every answer reports `usage` (a turn may script it), and the request records what it reported,
+ * so a test can hold keyleash's ledger against what the upstream billed.
  * Shapes follow SDK-FACTS §5.2. Every request is recorded, with the tool results it carries
  * pulled out, so a test can check what the model was told ("the next request contains the refusal").
  *
@@ -30,9 +33,22 @@ export interface ScriptedToolCall {
   id?: string;
 }
 
+/** Tokens a turn reports as its `usage` (default: 10 input, 5 output, none cached). */
+export interface ScriptedUsage {
+  input: number;
+  output: number;
+  cachedInput?: number;
+}
+
+interface TurnExtras {
+  usage?: ScriptedUsage;
+  /** a streamed answer sends its first event, then waits for this before the rest (to test clients that hang up) */
+  streamHold?: Promise<unknown>;
+}
+
 export type Turn =
-  | { toolCalls: ScriptedToolCall[]; text?: string }
-  | { text: string }
+  | ({ toolCalls: ScriptedToolCall[]; text?: string } & TurnExtras)
+  | ({ text: string } & TurnExtras)
   | { error: { status: number; message: string; type?: string; code?: string } };
 
 export type ScriptStep = Turn | ((request: ModelRequest) => Turn | Promise<Turn>);
@@ -49,7 +65,7 @@ export interface ToolResult {
 export interface ModelRequest {
   /** 0-based, over all requests to this server */
   index: number;
-  api: 'chat.completions' | 'responses';
+  api: 'chat.completions' | 'responses' | 'embeddings';
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: any;
@@ -65,6 +81,10 @@ export interface ModelRequest {
   transcript: string;
   /** true when no scripted step was left to answer it */
   unscripted: boolean;
+  /** the usage the answer reported (sent in full even when the client hung up early), once answered */
+  usage?: ScriptedUsage;
+  /** set when a streamed answer has been written to its end */
+  streamEnded?: boolean;
 }
 
 export interface FakeOpenAI {
@@ -110,7 +130,7 @@ function contentText(content: unknown): string {
 }
 
 /** what a request tells the model: its tool results and its text */
-function readConversation(api: ModelRequest['api'], body: any): { toolResults: ToolResult[]; newToolResults: ToolResult[]; transcript: string; tools: string[] } {
+function readConversation(api: Exclude<ModelRequest['api'], 'embeddings'>, body: any): { toolResults: ToolResult[]; newToolResults: ToolResult[]; transcript: string; tools: string[] } {
   const toolResults: ToolResult[] = [];
   let newToolResults: ToolResult[] = [];
   const lines: string[] = [];
@@ -169,8 +189,20 @@ function resolveCalls(turn: { toolCalls: ScriptedToolCall[] }): ResolvedCall[] {
   }));
 }
 
-const usageChat = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
-const usageResponses = { input_tokens: 10, output_tokens: 5, total_tokens: 15, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
+const DEFAULT_USAGE: ScriptedUsage = { input: 10, output: 5 };
+const usageChat = ({ input, output, cachedInput = 0 }: ScriptedUsage) => ({
+  prompt_tokens: input,
+  completion_tokens: output,
+  total_tokens: input + output,
+  prompt_tokens_details: { cached_tokens: cachedInput },
+});
+const usageResponses = ({ input, output, cachedInput = 0 }: ScriptedUsage) => ({
+  input_tokens: input,
+  output_tokens: output,
+  total_tokens: input + output,
+  input_tokens_details: { cached_tokens: cachedInput },
+  output_tokens_details: { reasoning_tokens: 0 },
+});
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -182,7 +214,9 @@ function startSse(res: ServerResponse): (data: unknown, event?: string) => void 
   return (data, event) => res.write(`${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
 }
 
-function answerChat(res: ServerResponse, request: ModelRequest, turn: Exclude<Turn, { error: unknown }>): void {
+async function answerChat(res: ServerResponse, request: ModelRequest, turn: Exclude<Turn, { error: unknown }>): Promise<void> {
+  const usage = turn.usage ?? DEFAULT_USAGE;
+  request.usage = usage;
   const id = newId('chatcmpl-');
   const created = Math.floor(Date.now() / 1000);
   const calls = 'toolCalls' in turn ? resolveCalls(turn) : [];
@@ -191,13 +225,14 @@ function answerChat(res: ServerResponse, request: ModelRequest, turn: Exclude<Tu
   if (!request.stream) {
     const message: Record<string, unknown> = { role: 'assistant', content: text, refusal: null };
     if (calls.length > 0) message.tool_calls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
-    sendJson(res, 200, { id, object: 'chat.completion', created, model: request.model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage: usageChat });
+    sendJson(res, 200, { id, object: 'chat.completion', created, model: request.model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage: usageChat(usage) });
     return;
   }
   const send = startSse(res);
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
     send({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
   chunk({ role: 'assistant', content: '' });
+  await turn.streamHold;
   if (text) {
     // split deltas, so clients are exercised on accumulation
     const half = Math.ceil(text.length / 2);
@@ -211,12 +246,15 @@ function answerChat(res: ServerResponse, request: ModelRequest, turn: Exclude<Tu
     if (call.arguments.length > half) chunk({ tool_calls: [{ index, function: { arguments: call.arguments.slice(half) } }] });
   });
   chunk({}, finish);
-  if (request.body?.stream_options?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage: usageChat });
+  if (request.body?.stream_options?.include_usage) send({ id, object: 'chat.completion.chunk', created, model: request.model, choices: [], usage: usageChat(usage) });
   send('[DONE]');
   res.end();
+  request.streamEnded = true;
 }
 
-function answerResponses(res: ServerResponse, request: ModelRequest, turn: Exclude<Turn, { error: unknown }>): void {
+async function answerResponses(res: ServerResponse, request: ModelRequest, turn: Exclude<Turn, { error: unknown }>): Promise<void> {
+  const usage = turn.usage ?? DEFAULT_USAGE;
+  request.usage = usage;
   const id = newId('resp_');
   const created_at = Math.floor(Date.now() / 1000);
   const calls = 'toolCalls' in turn ? resolveCalls(turn) : [];
@@ -241,7 +279,7 @@ function answerResponses(res: ServerResponse, request: ModelRequest, turn: Exclu
     tools: request.body?.tools ?? [],
     top_p: null,
   };
-  const completed = { ...base, status: 'completed', output, usage: usageResponses };
+  const completed = { ...base, status: 'completed', output, usage: usageResponses(usage) };
   if (!request.stream) {
     sendJson(res, 200, completed);
     return;
@@ -250,6 +288,7 @@ function answerResponses(res: ServerResponse, request: ModelRequest, turn: Exclu
   let sequence = 0;
   const event = (type: string, fields: Record<string, unknown>) => send({ type, sequence_number: sequence++, ...fields }, type);
   event('response.created', { response: { ...base, status: 'in_progress', output: [], usage: null } });
+  await turn.streamHold;
   event('response.in_progress', { response: { ...base, status: 'in_progress', output: [], usage: null } });
   output.forEach((item, output_index) => {
     if (item.type === 'message') {
@@ -272,6 +311,46 @@ function answerResponses(res: ServerResponse, request: ModelRequest, turn: Exclu
   });
   event('response.completed', { response: completed });
   res.end();
+  request.streamEnded = true;
+}
+
+/** Tokens of an embedding input, deterministically: one per 4 characters (at least one per input). */
+export function embeddingTokens(input: unknown): number {
+  const inputs = Array.isArray(input) ? input : [input];
+  return inputs.reduce((sum: number, one) => sum + Math.max(1, Math.ceil((typeof one === 'string' ? one.length : Array.isArray(one) ? one.length * 4 : 4) / 4)), 0);
+}
+
+/** `POST …/embeddings`: unscripted, a 3-dimensional vector per input, `base64` (the SDK's default) or `float`. */
+async function answerEmbeddings(req: IncomingMessage, res: ServerResponse, path: string, requests: ModelRequest[]): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const inputs: unknown[] = Array.isArray(body.input) && typeof body.input[0] !== 'number' ? body.input : [body.input];
+  const tokens = embeddingTokens(inputs);
+  const request: ModelRequest = {
+    index: requests.length,
+    api: 'embeddings',
+    path,
+    headers: { ...req.headers },
+    body,
+    model: String(body.model ?? ''),
+    stream: false,
+    tools: [],
+    toolResults: [],
+    newToolResults: [],
+    transcript: inputs.map(String).join('\n'),
+    unscripted: false,
+    usage: { input: tokens, output: 0 },
+  };
+  requests.push(request);
+  const vector = (i: number) => [0.25 * (i + 1), -0.5, 1];
+  const encode = (values: number[]) => (body.encoding_format === 'base64' ? Buffer.from(new Float32Array(values).buffer).toString('base64') : values);
+  sendJson(res, 200, {
+    object: 'list',
+    model: request.model,
+    data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: encode(vector(index)) })),
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  });
 }
 
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
@@ -301,6 +380,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (req.method === 'GET' && path.endsWith('/models')) {
       return sendJson(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'keyleash-tests' }] });
     }
+    if (req.method === 'POST' && path.endsWith('/embeddings')) return answerEmbeddings(req, res, path, requests);
     const api = req.method === 'POST' && path.endsWith('/chat/completions') ? 'chat.completions' : req.method === 'POST' && path.endsWith('/responses') ? 'responses' : undefined;
     if (!api) return sendJson(res, 404, { error: { message: `fake-openai serves POST …/chat/completions and …/responses, not ${req.method} ${path}`, type: 'invalid_request_error', code: null, param: null } });
 
@@ -341,8 +421,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       const { status, message, type = 'invalid_request_error', code } = turn.error;
       return sendJson(res, status, { error: { message, type, code: code ?? null, param: null } }, { 'x-should-retry': 'false' });
     }
-    if (api === 'chat.completions') answerChat(res, request, turn);
-    else answerResponses(res, request, turn);
+    if (api === 'chat.completions') await answerChat(res, request, turn);
+    else await answerResponses(res, request, turn);
   }
 
   const server = createServer((req, res) => {

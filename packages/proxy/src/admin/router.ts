@@ -7,12 +7,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   microsToUsd,
   AuditChainVerifier,
+  policyVendors,
   utcDay,
   type AuditDecision,
   type AuditRecord,
   type AuditRowJson,
   type SpendGrouping,
   type Store,
+  type VendorName,
 } from '@keyleash/core';
 import { ApiError, bearerToken, metadataFilter, readJsonBody, sendApiError, sendJson } from './http-json.ts';
 import { listAlertsJson } from './alert-views.ts';
@@ -124,7 +126,10 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
     if (parts.length === 1 && method === 'GET') {
       const vendor = url.searchParams.get('vendor') ?? undefined;
       const rootId = url.searchParams.get('root_id') ?? undefined;
-      const keys = await store.listKeys({ metadata: metadataFilter(url.searchParams), ...(vendor ? { vendor } : {}), ...(rootId ? { rootId } : {}) });
+      // a key covering several vendors is listed under each of them
+      const keys = (await store.listKeys({ metadata: metadataFilter(url.searchParams), ...(rootId ? { rootId } : {}) })).filter(
+        (key) => vendor === undefined || policyVendors(key.policy).includes(vendor as VendorName),
+      );
       const spend = await store.keySpend(keys.map((k) => k.id), utcDay(now));
       return sendJson(res, 200, { data: keys.map((key) => keyToJson(key, now, spend.get(key.id))) });
     }
@@ -208,9 +213,9 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
 }
 
 function parseGrouping(text: string): SpendGrouping {
-  if (text === 'vault_key' || text === 'root' || text === 'vendor') return { by: text };
+  if (text === 'vault_key' || text === 'root' || text === 'vendor' || text === 'request_vendor') return { by: text };
   if (text.startsWith('metadata.') && /^[A-Za-z0-9_.-]{1,64}$/.test(text.slice(9))) return { by: 'metadata', field: text.slice(9) };
-  throw new ApiError(400, 'invalid_group_by', `group_by is vault_key, root, vendor or metadata.<field>, got "${text}"`);
+  throw new ApiError(400, 'invalid_group_by', `group_by is vault_key, root, vendor, request_vendor or metadata.<field>, got "${text}"`);
 }
 
 export async function verifyWholeChain(store: Store) {

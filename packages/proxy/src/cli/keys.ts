@@ -11,7 +11,7 @@ interface KeyJson {
   status: string;
   expires_at: string;
   vault_key?: string;
-  policy: { vendor: string; daily_usd_cap: number | null; total_usd_cap: number | null; allowed_endpoints: string[]; metadata: Record<string, string>; rules?: unknown[] };
+  policy: { vendor: string; vendors?: string[]; daily_usd_cap: number | null; total_usd_cap: number | null; allowed_endpoints: string[]; metadata: Record<string, string>; rules?: unknown[] };
   spend?: { today_usd: number; total_usd: number };
 }
 
@@ -21,7 +21,7 @@ function keyRows(keys: KeyJson[]) {
     keys.map((k) => [
       `${'  '.repeat(k.depth)}${k.id}`,
       k.parent_id,
-      k.policy.vendor,
+      (k.policy.vendors ?? [k.policy.vendor]).join('+'),
       k.status,
       usd(k.spend?.today_usd),
       usd(k.policy.daily_usd_cap),
@@ -34,7 +34,7 @@ function keyRows(keys: KeyJson[]) {
 function printIssued(key: KeyJson, json: boolean): void {
   if (json) return void process.stdout.write(`${JSON.stringify(key, null, 2)}\n`);
   process.stdout.write(
-    `Created ${key.policy.vendor} vault key ${key.id}${key.parent_id ? ` (child of ${key.parent_id})` : ''}, expires ${key.expires_at}.\n` +
+    `Created ${(key.policy.vendors ?? [key.policy.vendor]).join('+')} vault key ${key.id}${key.parent_id ? ` (child of ${key.parent_id})` : ''}, expires ${key.expires_at}.\n` +
       `Shown only once, store it now:\n\n  ${key.vault_key}\n\n`,
   );
 }
@@ -43,7 +43,7 @@ export function registerKeyCommands(program: Command, connection: () => CliConne
   const keys = program.command('keys').description('issue, derive, list, show and revoke vault keys');
   const json = (cmd: Command) => cmd.option('--json', 'machine-readable output');
 
-  json(addPolicyOptions(keys.command('create').description('issue a root vault key (admin)').requiredOption('--vendor <vendor>', 'stripe or twilio'))).action(
+  json(addPolicyOptions(keys.command('create').description('issue a root vault key (admin)').requiredOption('--vendor <vendor>', 'stripe, twilio or openai; several with commas (stripe,openai) for one budget across them'))).action(
     async (flags: PolicyFlags & { json?: boolean }) => {
       printIssued((await callApi(connection(), 'POST', '/api/vault_keys', policyBody(flags))) as KeyJson, Boolean(flags.json));
     },

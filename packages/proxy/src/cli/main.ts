@@ -5,6 +5,7 @@ import { CliError, type CliConnection } from './api-client.ts';
 import { registerApprovalCommands } from './approvals.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerKeyCommands } from './keys.ts';
+import { registerMcpCommand } from './mcp.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerSpendCommand } from './spend.ts';
 
@@ -27,6 +28,7 @@ program
   .option('--upstream <host=url>', 'send a vendor host elsewhere, e.g. api.stripe.com=http://127.0.0.1:12111 (repeatable; env KEYLEASH_UPSTREAMS)', (v: string, p: string[] = []) => [...p, v])
   .option('--fx-table <file>', 'replace the dated FX table (JSON; env KEYLEASH_FX_TABLE)')
   .option('--twilio-price-table <file>', 'replace the dated Twilio price table (JSON; env KEYLEASH_TWILIO_PRICE_TABLE)')
+  .option('--openai-price-table <file>', 'replace the dated OpenAI model price table (JSON; env KEYLEASH_OPENAI_PRICE_TABLE)')
   .option('--max-key-depth <n>', 'how deep child keys may nest (default 5)')
   .option('--alert-thresholds <fractions>', 'spend alerts for every capped key without its own, e.g. 0.5,0.8,1 (env KEYLEASH_ALERT_THRESHOLDS)')
   .option('--alert-webhook-url <url>', 'where those alerts are POSTed, signed with env KEYLEASH_WEBHOOK_SECRET (env KEYLEASH_ALERT_WEBHOOK_URL)')
@@ -43,6 +45,7 @@ registerAuditCommands(program, connection);
 registerSpendCommand(program, connection);
 registerApprovalCommands(program, connection);
 registerMigrateCommand(program);
+registerMcpCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`keyleash: ${error instanceof CliError || error instanceof Error ? error.message : String(error)}\n`);

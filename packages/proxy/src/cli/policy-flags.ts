@@ -65,7 +65,9 @@ export function policyBody(flags: PolicyFlags, extra: Record<string, unknown> = 
   const body: Record<string, unknown> = flags.policy
     ? (JSON.parse(readFileSync(flags.policy === '-' ? 0 : flags.policy, 'utf8')) as Record<string, unknown>)
     : {};
-  if (flags.vendor) body.vendor = flags.vendor;
+  // "--vendor stripe,openai": one key, one budget across both
+  if (flags.vendor?.includes(',')) body.vendors = flags.vendor.split(',').map((v) => v.trim());
+  else if (flags.vendor) body.vendor = flags.vendor;
   if (flags.dailyUsdCap !== undefined) body.daily_usd_cap = cap(flags.dailyUsdCap);
   if (flags.totalUsdCap !== undefined) body.total_usd_cap = cap(flags.totalUsdCap);
   if (flags.allow?.length) body.allowed_endpoints = flags.allow;

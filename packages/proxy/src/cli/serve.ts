@@ -18,6 +18,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     upstreams: config.upstreams,
     fxTable: config.fxTable,
     twilioPriceTable: config.twilioPriceTable,
+    openaiPriceTable: config.openaiPriceTable,
     maxKeyDepth: config.maxKeyDepth,
     bodyLimits: config.bodyLimits,
     alerts: config.alerts,
@@ -41,7 +42,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       `Make your first key (with KEYLEASH_ADMIN_TOKEN exported):\n  KEYLEASH_URL=${url} ${cliCommand()} keys create --vendor stripe --daily-usd-cap 50 --allow 'POST /v1/payment_intents' --expires-in 24h --metadata role=billing\n`,
   );
   if (!config.alerts.webhookSecret) logger.warn('KEYLEASH_WEBHOOK_SECRET is not set: alerts are recorded and listed, but no webhook is sent until it is');
-  for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID']) {
+  for (const vendor of ['STRIPE_SECRET_KEY', 'TWILIO_ACCOUNT_SID', 'OPENAI_API_KEY']) {
     if (!process.env[vendor]) logger.warn(`${vendor} is not set: requests for that vendor will be refused until it is`);
   }
   const stop = async () => {

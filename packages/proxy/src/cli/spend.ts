@@ -6,7 +6,7 @@ export function registerSpendCommand(program: Command, connection: () => CliConn
   program
     .command('spend')
     .description('spend grouped by key, tree root, vendor or any metadata field')
-    .option('--group-by <grouping>', 'vault_key | root | vendor | metadata.<field>', 'vault_key')
+    .option('--group-by <grouping>', 'vault_key | root | vendor | request_vendor | metadata.<field>', 'vault_key')
     .option('--day <YYYY-MM-DD>', 'one UTC day (default today)')
     .option('--from <YYYY-MM-DD>')
     .option('--to <YYYY-MM-DD>')

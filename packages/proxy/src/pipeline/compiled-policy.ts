@@ -1,7 +1,8 @@
-import { parseEndpointPattern, type EndpointPattern, type VaultKeyRecord } from '@keyleash/core';
+import { parseEndpointPattern, patternsForVendor, policyVendors, type EndpointPattern, type VaultKeyRecord } from '@keyleash/core';
 
 export interface CompiledPolicy {
-  allowed: EndpointPattern[];
+  /** the allowlist per vendor the key covers (vendor prefixes resolved, see vendor-scope.ts) */
+  allowed: ReadonlyMap<string, EndpointPattern[]>;
   unpriced: { pattern: EndpointPattern; price: 'free' | number }[];
 }
 
@@ -24,7 +25,7 @@ export class CompiledPolicies {
     let compiled = this.cache.get(key.id);
     if (!compiled) {
       compiled = {
-        allowed: key.policy.allowedEndpoints.map(compile),
+        allowed: new Map(policyVendors(key.policy).map((vendor) => [vendor, patternsForVendor(key.policy.allowedEndpoints, policyVendors(key.policy), vendor).map(compile)])),
         unpriced: Object.entries(key.policy.unpriced).map(([text, price]) => ({ pattern: compile(text), price })),
       };
       if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);

@@ -18,6 +18,7 @@ import { describeAdmissionRefusal } from './admission-refusal.ts';
 import { readAttribution } from './attribution.ts';
 import { authenticate } from './authenticate.ts';
 import type { CompiledPolicies } from './compiled-policy.ts';
+import { relayMeteredStream } from './metered-stream.ts';
 import { decideUnpriced } from './unpriced.ts';
 import type { Upstreams } from './upstreams.ts';
 
@@ -92,8 +93,11 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   if (!auth.ok) return refuse(deps, res, facts, auth.refusal, auth.key ?? null, auth.keyId);
   const chain = auth.chain;
   const key = chain[0]!;
-  if (key.policy.vendor !== vendor.name) {
-    return refuse(deps, res, facts, refusal('keyleash_vendor_mismatch', `Refused: vault key ${key.id} is a ${key.policy.vendor} key and cannot call ${vendor.name}. Use a ${vendor.name} key.`), key, key.id);
+  const policy = deps.policies.get(key);
+  const allowed = policy.allowed.get(vendor.name);
+  if (!allowed) {
+    const covered = [...policy.allowed.keys()].join(' + ');
+    return refuse(deps, res, facts, refusal('keyleash_vendor_mismatch', `Refused: vault key ${key.id} is a ${covered} key and cannot call ${vendor.name}. Use a key that covers ${vendor.name}.`), key, key.id);
   }
 
   // the vendor's real secrets: routing may need them (Twilio puts the real account SID in paths)
@@ -114,8 +118,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   if ('code' in route) return refuse(deps, res, facts, route, key, key.id);
   // the endpoint as the agent may see it (route.path may hold what the vendor module put in, e.g. a real account SID)
   const shownPath = `/${route.segments.join('/')}`;
-  const policy = deps.policies.get(key);
-  if (!anyPatternMatches(policy.allowed, inbound.method, route.segments)) {
+  if (!anyPatternMatches(allowed, inbound.method, route.segments)) {
     return refuse(
       deps,
       res,
@@ -138,6 +141,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   try {
     pricing = await vendor.price(inbound, route, {
       key,
+      chain,
       store: deps.store,
       lookup: async (lookup) => {
         const answer = await deps.upstreams.request(lookup.host, {
@@ -259,7 +263,9 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   let paidObjectIds: string[] | undefined;
   let paidObjectMicros: number | undefined;
   let revealed: RevealedPrice | undefined;
-  const settles = settleFromBody && kind === 'settled';
+  // a streamed model answer is settled from the usage it carries, as it passes through
+  const meter = pricing.kind === 'priced' && kind === 'settled' && isEventStream(responseHeaders) ? pricing.meterStream?.() : undefined;
+  const settles = settleFromBody && kind === 'settled' && !meter;
   const reveals = revealsPrice !== undefined && status < 300;
   if (settles || reveals || vendor.rewriteResponseBody) {
     body = decodedBody(Buffer.from(await upstream.body.arrayBuffer()), responseHeaders);
@@ -293,6 +299,23 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
     settledMicros,
   };
   deps.metrics.requests.inc({ vendor: vendor.name, decision: 'allowed', code: String(status) });
+  if (meter) {
+    res.writeHead(status, responseHeaders);
+    const relayed = await relayMeteredStream(upstream.body, res, meter);
+    if (relayed.upstreamError) deps.logger.warn({ err: relayed.upstreamError, vendor: vendor.name }, 'the streamed answer broke off upstream; its reservation stays counted');
+    // the stream's own usage when it carried one; otherwise (broken off, no usage) the worst case stays counted
+    const metered = relayed.upstreamError ? undefined : meter.cost();
+    const streamedMicros = metered?.micros ?? admission.reservedMicros;
+    await settleQuietly(deps, {
+      reservationId: admission.reservationId,
+      kind: metered ? 'settled' : 'kept',
+      actualMicros: streamedMicros,
+      audit: { ...audit, reason: metered ? audit.reason : 'stream_usage_missing_kept', settledMicros: streamedMicros, latencyMs: elapsedMs(facts) },
+    });
+    deps.metrics.spendMicros.inc({ vendor: vendor.name }, streamedMicros);
+    res.end();
+    return;
+  }
   deps.metrics.spendMicros.inc({ vendor: vendor.name }, settledMicros);
 
   if (body) {
@@ -325,6 +348,13 @@ async function holdForApproval(deps: PipelineDeps, request: Parameters<ApprovalG
     deps.logger.error({ err: error }, 'approval hold failed');
     return 'store_failed';
   }
+}
+
+/** A server-sent-event answer whose bytes are neither compressed (keyleash asked for none) nor otherwise encoded. */
+function isEventStream(headers: Record<string, string | string[]>): boolean {
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  const encoding = String(headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  return type.startsWith('text/event-stream') && (encoding === '' || encoding === 'identity');
 }
 
 /**

@@ -2,7 +2,7 @@
  * Row <-> domain mapping shared by the SQL stores, so SQLite and PostgreSQL agree byte for byte on
  * what a key or an audit row looks like (the audit hash depends on it).
  */
-import type { AuditEntry, AuditRecord, Policy, VaultKeyRecord } from '@keyleash/core';
+import { policyVendors, type AuditEntry, type AuditRecord, type Policy, type VaultKeyRecord } from '@keyleash/core';
 
 export interface KeyRow {
   id: string;
@@ -23,7 +23,8 @@ export function keyToRow(key: VaultKeyRecord) {
     root_id: key.rootId,
     depth: key.depth,
     secret_hash: key.secretHash,
-    vendor: key.policy.vendor,
+    // a key covering several vendors groups its spend as e.g. "stripe+openai" (`group_by=vendor`)
+    vendor: policyVendors(key.policy).join('+'),
     policy_json: JSON.stringify(key.policy),
     metadata_json: JSON.stringify(key.policy.metadata),
     daily_cap_micros: key.policy.dailyCapMicros,

@@ -3,7 +3,7 @@
  * differ between the dialects: how a parameter is written, and how a metadata field is read from
  * the JSON text column. Metadata field names are re-validated before they touch SQL.
  */
-import type { AuditFilter, KeyFilter, SpendGrouping } from '@keyleash/core';
+import type { AuditFilter, KeyFilter, SpendGrouping, SpendQuery } from '@keyleash/core';
 import { assertSafeMetadataField } from './rows.ts';
 
 export interface SqlDialect {
@@ -91,8 +91,26 @@ export function spendGroupExpression(groupBy: SpendGrouping, dialect: SqlDialect
       return 'r.root_id';
     case 'vendor':
       return 'k.vendor';
+    case 'request_vendor':
+      throw new Error('request_vendor spend is read from the audit log: use requestVendorSpendSql');
     case 'metadata':
       assertSafeMetadataField(groupBy.field);
       return dialect.jsonField('k.metadata_json', groupBy.field, params);
   }
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Spend per vendor of the request, from the audit log: a key covering several vendors is split by
+ * where each request went. Every admitted request's row counts its settled amount; a price
+ * correction row (`price_revealed`) counts the difference it made and is not a request.
+ */
+export function requestVendorSpendSql(query: Pick<SpendQuery, 'fromDay' | 'toDay'>, dialect: SqlDialect, auditTable: string): { sql: string; params: unknown[] } {
+  const params = [Date.parse(`${query.fromDay}T00:00:00Z`), Date.parse(`${query.toDay}T00:00:00Z`) + DAY_MS];
+  const sql = `SELECT vendor AS grp,
+      SUM(CASE WHEN reason = 'price_revealed' THEN settled_micros - reserved_micros ELSE settled_micros END) AS micros,
+      SUM(CASE WHEN reason = 'price_revealed' THEN 0 ELSE 1 END) AS requests
+    FROM ${auditTable} WHERE decision = 'allowed' AND at >= ${dialect.param(1)} AND at < ${dialect.param(2)} GROUP BY vendor`;
+  return { sql, params };
 }

@@ -1,11 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { FxTable, TwilioPriceTable } from '@keyleash/core';
+import type { FxTable, OpenAIPriceTable, TwilioPriceTable } from '@keyleash/core';
+import { createOpenAIVendor } from './openai/index.ts';
 import { createStripeVendor } from './stripe/index.ts';
 import { createTwilioVendor } from './twilio/index.ts';
 import type { Vendor } from './vendor.ts';
 
-export function createVendors(options: { fx: () => FxTable; twilioPrices: () => TwilioPriceTable }): Map<string, Vendor> {
-  const vendors: Vendor[] = [createStripeVendor(options), createTwilioVendor({ prices: options.twilioPrices })];
+export function createVendors(options: { fx: () => FxTable; twilioPrices: () => TwilioPriceTable; openaiPrices: () => OpenAIPriceTable }): Map<string, Vendor> {
+  // order matters for un-prefixed /v1/… requests: a Bearer vault key there is Stripe's (openai is always /openai/v1/…)
+  const vendors: Vendor[] = [createStripeVendor(options), createTwilioVendor({ prices: options.twilioPrices }), createOpenAIVendor({ prices: options.openaiPrices })];
   return new Map(vendors.map((vendor) => [vendor.name, vendor]));
 }
 

@@ -34,6 +34,8 @@ export type UpstreamLookup = (request: { method: 'GET'; host: string; path: stri
 
 export interface PricingContext {
   key: VaultKeyRecord;
+  /** the key first, then its ancestors up to the root (a cap anywhere here binds the request) */
+  chain: readonly VaultKeyRecord[];
   store: Store;
   lookup: UpstreamLookup;
 }
@@ -67,9 +69,10 @@ export type Pricing =
    * moves money and has a formula; `settle` reads the real amount from a 2xx answer;
    * `upstreamBody` replaces the request body sent upstream (e.g. a call's cost bound, added by keyleash);
    * `object`: a step on an existing object (confirm, capture, a raised amount), which costs `micros`
-   * plus what the object's ceiling exceeds what the key tree already counted for it (`Store.admit`)
+   * plus what the object's ceiling exceeds what the key tree already counted for it (`Store.admit`);
+   * `meterStream` reads the real amount from a 2xx server-sent-event answer as it streams through
    */
-  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer; object?: ObjectStep }
+  | { kind: 'priced'; label: string; micros: MicroUsd; settle?: (answer: UpstreamAnswer) => SettledCost; upstreamBody?: Buffer; object?: ObjectStep; meterStream?: () => StreamMeter }
   /**
    * may move money but keyleash has no formula for it; `policyPattern` is the `unpriced` policy
    * entry that would cover it (e.g. `POST /v1/customers/*`), named in the refusal
@@ -77,6 +80,21 @@ export type Pricing =
   | { kind: 'unpriced'; label: string; policyPattern?: string }
   /** the request itself is unacceptable (ambiguous body, unknown currency, …) */
   | { kind: 'refused'; refusal: Refusal };
+
+/**
+ * Watches a streamed (text/event-stream) answer on its way to the client: it may hold back or
+ * drop events (e.g. a usage event keyleash asked for and the client did not), and it learns the
+ * real cost from the stream itself. The pipeline reads the upstream to its end even when the
+ * client hangs up, so the cost is known whenever the vendor sent it.
+ */
+export interface StreamMeter {
+  /** the bytes the client is sent for this chunk of the upstream answer */
+  push(chunk: Buffer): Buffer;
+  /** the bytes still held back, sent once the upstream answer ended */
+  end(): Buffer;
+  /** the real cost, once the stream carried it; undefined keeps the whole reservation counted */
+  cost(): SettledCost | undefined;
+}
 
 export interface RenderedRefusal {
   status: number;

@@ -1167,5 +1167,29 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         expect(await ctx.store.spendByDay(rootN.id, utcDay(day2), utcDay(day3))).toEqual([{ day: utcDay(day3), micros: 100 * USD }]);
       });
     });
+
+    describe('spend by the vendor of each request (one key, several vendors)', () => {
+      const ctx = useStore(makeStore);
+
+      it('splits settled amounts by the audit row vendor, counts a price correction as its difference, and leaves out refusals and other days', async () => {
+        const mixed = makeKey();
+        await insert(ctx.store, mixed);
+        const settle = async (vendor: string, micros: number, at = NOW) => {
+          const admission = ok(await ctx.store.admit({ keyChain: chainOf(mixed), amountMicros: micros, now: at }));
+          await ctx.store.settle({ reservationId: admission.reservationId, kind: 'settled', actualMicros: micros, audit: entry({ at, vendor, vaultKeyId: mixed.id, decision: 'allowed', settledMicros: micros, reservedMicros: micros }) });
+        };
+        await settle('openai', 250);
+        await settle('openai', 750);
+        await settle('stripe', 5 * USD);
+        await settle('stripe', 9 * USD, NOW + DAY_MS); // the next day
+        await ctx.store.appendAudit(entry({ vendor: 'stripe', decision: 'refused', reason: 'keyleash_daily_cap_reached' }));
+        await ctx.store.appendAudit(entry({ vendor: 'twilio', decision: 'allowed', reason: 'price_revealed', reservedMicros: 3000, settledMicros: 2000 }));
+        expect(await ctx.store.spend({ groupBy: { by: 'request_vendor' }, fromDay: TODAY, toDay: TODAY })).toEqual([
+          { group: 'stripe', micros: 5 * USD, requests: 1 },
+          { group: 'openai', micros: 1000, requests: 2 },
+          { group: 'twilio', micros: -1000, requests: 0 },
+        ]);
+      });
+    });
   });
 }

@@ -77,7 +77,7 @@ import {
 } from '@keyleash/core';
 import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
-import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, spendGroupExpression } from '../sql-filters.ts';
+import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, requestVendorSpendSql, spendGroupExpression } from '../sql-filters.ts';
 import { PostgresAlerts } from './postgres-alerts.ts';
 import { PostgresApprovals } from './postgres-approvals.ts';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './schema.ts';
@@ -970,6 +970,12 @@ export class PostgresStore implements Store {
   }
 
   async spend(query: SpendQuery): Promise<SpendRow[]> {
+    if (query.groupBy.by === 'request_vendor') {
+      const byRequest = requestVendorSpendSql(query, POSTGRES_DIALECT, this.sql.t('audit'));
+      const sql = `SELECT grp, micros::bigint AS micros, requests::integer AS requests FROM (${byRequest.sql}) g ORDER BY micros DESC, grp COLLATE "C"`;
+      const { rows } = await this.pool.query<{ grp: string; micros: number; requests: number }>(sql, byRequest.params);
+      return rows.map((row) => ({ group: row.grp, micros: Number(row.micros), requests: row.requests }));
+    }
     const params: unknown[] = [query.fromDay, query.toDay];
     const group = spendGroupExpression(query.groupBy, POSTGRES_DIALECT, params);
     // ordered like SQLite: biggest first, then the group in byte order with null first

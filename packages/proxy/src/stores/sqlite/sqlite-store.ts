@@ -30,7 +30,7 @@ import {
   type VaultKeyRecord,
 } from '@keyleash/core';
 import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
-import { auditFilterWhere, keyFilterWhere, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
+import { auditFilterWhere, keyFilterWhere, requestVendorSpendSql, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteAlerts } from './sqlite-alerts.ts';
 import { SqliteApprovals } from './sqlite-approvals.ts';
@@ -396,6 +396,11 @@ export class SqliteStore implements Store {
   }
 
   async spend(query: SpendQuery): Promise<SpendRow[]> {
+    if (query.groupBy.by === 'request_vendor') {
+      const byRequest = requestVendorSpendSql(query, SQLITE_DIALECT, 'audit');
+      const rows = this.db.prepare(`${byRequest.sql} ORDER BY micros DESC, grp`).all(...byRequest.params) as { grp: string; micros: number; requests: number }[];
+      return rows.map((row) => ({ group: row.grp, micros: row.micros, requests: row.requests }));
+    }
     const params: unknown[] = [query.fromDay, query.toDay];
     const group = spendGroupExpression(query.groupBy, SQLITE_DIALECT, params);
     const sql = `SELECT ${group} AS grp, SUM(r.amount_micros) AS micros, COUNT(*) AS requests
