@@ -12,6 +12,8 @@ export type RefusalCode =
   | 'keyleash_ambiguous_request'
   | 'keyleash_conflicting_credentials'
   | 'keyleash_body_too_large'
+  | 'keyleash_request_override'
+  | 'keyleash_encoded_body'
   | 'keyleash_rate_limited'
   | 'keyleash_daily_cap_reached'
   | 'keyleash_total_cap_reached'
@@ -40,6 +42,9 @@ export const REFUSAL_KIND: Record<RefusalCode, RefusalKind> = {
   keyleash_conflicting_credentials: 'invalid_request',
   // answered with 413 (the proxy overrides the status); the SDKs raise an invalid-request error
   keyleash_body_too_large: 'invalid_request',
+  // a method or path override (400) and a compressed body (answered with 415)
+  keyleash_request_override: 'invalid_request',
+  keyleash_encoded_body: 'invalid_request',
   keyleash_rate_limited: 'rate_limit',
   keyleash_daily_cap_reached: 'permission',
   keyleash_total_cap_reached: 'permission',

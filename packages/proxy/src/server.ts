@@ -16,6 +16,7 @@ import { CompiledPolicies } from './pipeline/compiled-policy.ts';
 import { BodyLimits, describeBytes } from './pipeline/body-limits.ts';
 import { conflictingCredentials } from './pipeline/credential-headers.ts';
 import { BodyTooLargeError, readBody } from './pipeline/read-body.ts';
+import { framingProblem, methodOverrideParameter } from './pipeline/request-framing.ts';
 import { Upstreams } from './pipeline/upstreams.ts';
 import { handleVendorRequest, type PipelineDeps } from './pipeline/vendor-request.ts';
 import { createVendors, vendorForUnprefixedRequest } from './vendors/registry.ts';
@@ -129,6 +130,10 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
     if (conflict) {
       return answerRefusal(400, refusal('keyleash_conflicting_credentials', `Refused: ${conflict}. Nothing was sent to ${vendor.name}; fix the request before retrying.`));
     }
+    const framing = framingProblem(req.rawHeaders);
+    if (framing) {
+      return answerRefusal(framing.status, refusal(framing.code, `Refused: ${framing.message}. Nothing was sent to ${vendor.name}; fix the request before retrying.`));
+    }
     const inbound = { method: req.method ?? 'GET', rawPath: vendorPath, rawQuery, headers: req.headers };
     // the limit depends on the vendor host, which routing finds from the path alone
     const host = upstreamHostOf(vendor, inbound);
@@ -147,6 +152,10 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
           { limit_bytes: limit, host: host ?? null },
         ),
       );
+    }
+    const override = methodOverrideParameter(req.headers['content-type'], body, rawQuery);
+    if (override) {
+      return answerRefusal(400, refusal('keyleash_request_override', `Refused: ${override}. Nothing was sent to ${vendor.name}; fix the request before retrying.`));
     }
     return handleVendorRequest(pipeline, vendor, { ...inbound, body }, res);
   }

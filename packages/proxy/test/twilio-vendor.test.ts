@@ -196,7 +196,9 @@ describe('what a request costs', () => {
   });
 
   it('prices a call by TimeLimit, adds the policy’s default TimeLimit to the forwarded body, and leaves a call without either unpriced', async () => {
-    expect(await price(request('POST', calls, form({ To: '+14155550100', From: '+1', Url: 'https://x', TimeLimit: '61' })))).toMatchObject({ kind: 'priced', micros: 2 * 14_000 });
+    // TwiML from Url may <Dial> a second leg: the To leg plus one leg at the table's dearest voice price (JM $0.28/min)
+    expect(await price(request('POST', calls, form({ To: '+14155550100', From: '+1', Url: 'https://x', TimeLimit: '61' })))).toMatchObject({ kind: 'priced', micros: 2 * (14_000 + 280_000) });
+    expect(await price(request('POST', calls, form({ To: '+14155550100', From: '+1', Twiml: '<Response><Say>hi</Say></Response>', TimeLimit: '61' })))).toMatchObject({ kind: 'priced', micros: 2 * 14_000 });
     expect(await price(request('POST', calls, form({ To: '+14155550100', From: '+1', Url: 'https://x' })))).toMatchObject({ kind: 'unpriced', label: expect.stringContaining('TimeLimit') });
     const bounded = await price(request('POST', calls, form({ To: '+14155550100', From: '+1', Url: 'https://x' })), {
       defaultCallTimeLimitSeconds: 300,
@@ -204,7 +206,7 @@ describe('what a request costs', () => {
       fallbackMmsMicrosPerMessage: null,
       fallbackVoiceMicrosPerMinute: null,
     });
-    expect(bounded).toMatchObject({ kind: 'priced', micros: 5 * 14_000 });
+    expect(bounded).toMatchObject({ kind: 'priced', micros: 5 * (14_000 + 280_000) });
     if (bounded.kind !== 'priced') throw new Error('unreachable');
     expect(new URLSearchParams(bounded.upstreamBody!.toString()).get('TimeLimit')).toBe('300');
     expect(await price(request('POST', calls, form({ To: 'client:alice', From: '+1', Url: 'https://x', TimeLimit: '60' })))).toMatchObject({ kind: 'unpriced' });

@@ -260,3 +260,31 @@ export function priceCall(
 export function priceVerification(table: TwilioPriceTable): MicroUsd {
   return usdDecimalToMicros(table.verify_per_verification);
 }
+
+export type DialedLegPrice =
+  | { ok: true; micros: MicroUsd; perMinuteMicros: MicroUsd; minutes: number; country: string; usedFallback: boolean }
+  | { ok: false; reason: string };
+
+/**
+ * The most a leg dialed from inside a call (TwiML `<Dial>`, which keyleash cannot see) can cost:
+ * the dearest per-minute voice price the table knows, or the fallback price for destinations the
+ * table lacks when that is dearer, × ceil(timeLimitSeconds / 60). Dialed legs run one at a time
+ * inside the parent call, so one such leg over the parent's time limit bounds them all.
+ */
+export function priceDialedLeg(table: TwilioPriceTable, input: { timeLimitSeconds: number; fallbackPerMinuteMicros?: MicroUsd }): DialedLegPrice {
+  const minutes = Math.max(1, Math.ceil(input.timeLimitSeconds / 60));
+  if (!Number.isSafeInteger(minutes) || !(input.timeLimitSeconds > 0)) return { ok: false, reason: `timeLimitSeconds must be a positive number of seconds` };
+  let dearest: { perMinute: bigint; country: string; usedFallback: boolean } | undefined;
+  for (const [country, price] of Object.entries(table.voice_per_minute)) {
+    const perMinute = usdDecimalTimesToBigMicros(price, 1n);
+    if (perMinute === undefined) return { ok: false, reason: `the Twilio price table's voice_per_minute.${country} is not a decimal string` };
+    if (dearest === undefined || perMinute > dearest.perMinute) dearest = { perMinute, country, usedFallback: false };
+  }
+  const fallback = input.fallbackPerMinuteMicros;
+  if (fallback !== undefined && (dearest === undefined || BigInt(fallback) > dearest.perMinute)) dearest = { perMinute: BigInt(fallback), country: UNKNOWN_COUNTRY, usedFallback: true };
+  if (dearest === undefined) return { ok: false, reason: 'the Twilio price table has no voice price at all, and no fallback voice price is set' };
+  const micros = bigMicrosToSafe(dearest.perMinute * BigInt(minutes));
+  const perMinuteMicros = bigMicrosToSafe(dearest.perMinute);
+  if (micros === undefined || perMinuteMicros === undefined) return { ok: false, reason: 'the price is too large to count' };
+  return { ok: true, micros, perMinuteMicros, minutes, country: dearest.country, usedFallback: dearest.usedFallback };
+}

@@ -11,8 +11,13 @@ import { findMoneyParams, waiverCovers, type FoundMoneyParam } from './money-par
 import { findStripeOperation, type StripeOperation } from './operation-index.ts';
 import { ambiguous } from './pricing-refusals.ts';
 
-/** Stripe's one upload (multipart): its body is a file, and the spec gives it no money parameter. */
+/**
+ * Stripe's one upload (multipart): its body is a file, and the spec gives it no money parameter.
+ * Only files.stripe.com takes it; anywhere else a multipart body is read as a form, which refuses it
+ * (Stripe's server parses multipart on every endpoint: `balance` in a multipart part is `balance`).
+ */
 const UPLOADS = new Set(['POST /v1/files']);
+const UPLOAD_HOST = 'files.stripe.com';
 
 function isMultipart(request: InboundRequest): boolean {
   return (request.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
@@ -51,7 +56,7 @@ export function createTableClassifier(fx: () => FxTable) {
     if (!operation) {
       return { kind: 'unpriced', label: `${label} (not an operation of the Stripe API keyleash knows: spec v524)`, policyPattern: label };
     }
-    const upload = UPLOADS.has(operation.name) && isMultipart(request);
+    const upload = UPLOADS.has(operation.name) && isMultipart(request) && route.upstreamHost === UPLOAD_HOST;
     const parsed = upload ? parseRequestParams({}, Buffer.alloc(0), request.rawQuery) : parseRequestParams(request.headers, request.body, request.rawQuery);
     if (!parsed.ok) return ambiguous(parsed.reason);
     const classification = operation.classification;

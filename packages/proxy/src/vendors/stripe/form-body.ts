@@ -1,4 +1,5 @@
 import qs from 'qs';
+import { charsetProblem } from '../form-charset.ts';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export type FormParams = Record<string, unknown>;
@@ -11,10 +12,16 @@ export type FormParse = { ok: true; params: FormParams } | { ok: false; reason: 
  */
 export function parseStripeForm(headers: IncomingHttpHeaders, body: Buffer): FormParse {
   if (body.length === 0) return { ok: true, params: {} };
-  const contentType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const [type = '', ...parameters] = (headers['content-type'] ?? '').split(';');
+  const contentType = type.trim().toLowerCase();
+  if (contentType === 'multipart/form-data') {
+    return { ok: false, reason: 'the body is multipart/form-data, which Stripe takes only for file uploads (POST /v1/files on files.stripe.com); send this endpoint\'s parameters as application/x-www-form-urlencoded' };
+  }
   if (contentType !== 'application/x-www-form-urlencoded') {
     return { ok: false, reason: `the body is ${contentType || 'of no declared type'}, but this Stripe endpoint takes application/x-www-form-urlencoded` };
   }
+  const charset = charsetProblem(parameters);
+  if (charset !== undefined) return { ok: false, reason: charset };
   const text = body.toString('utf8');
   if (!Buffer.from(text, 'utf8').equals(body)) return { ok: false, reason: 'the form body is not valid UTF-8' };
   return parseForm(text);

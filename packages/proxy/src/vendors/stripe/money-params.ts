@@ -7,9 +7,11 @@ import type { FormParams } from './form-body.ts';
 
 /**
  * Deliberately broad: a name that merely looks like money (`amount_type`) costs a waiver in the
- * table; a real one missed here would be forwarded free.
+ * table; a real one missed here would be forwarded free. Names that older API versions still honour
+ * count too: a request may pin an old `Stripe-Version` (or the account's default may be old), and
+ * then `account_balance` (renamed `balance` in 2019-10-17) sets a customer's credit.
  */
-const MONEY_NAME = /(^|_)amounts?(_|$)|^balance$|^unit_cost(_decimal)?$|^application_fee$/;
+const MONEY_NAME = /(^|_)amounts?(_|$)|^(account_)?balance$|^unit_cost(_decimal)?$|^application_fee$/;
 
 export function isMoneyParamName(name: string): boolean {
   return MONEY_NAME.test(name);

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { charsetProblem } from '../form-charset.ts';
 
 /**
  * A Twilio form body: flat PascalCase names, a list parameter repeated (`MediaUrl=a&MediaUrl=b`,
@@ -10,10 +11,13 @@ export type TwilioForm = { ok: true; params: TwilioParams } | { ok: false; reaso
 export function parseTwilioForm(headers: IncomingHttpHeaders, body: Buffer): TwilioForm {
   const params = new Map<string, string[]>();
   if (body.length === 0) return { ok: true, params };
-  const contentType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const [type = '', ...parameters] = (headers['content-type'] ?? '').split(';');
+  const contentType = type.trim().toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded') {
     return { ok: false, reason: `the body is ${contentType || 'of no declared type'}, but this Twilio endpoint takes application/x-www-form-urlencoded` };
   }
+  const charset = charsetProblem(parameters);
+  if (charset !== undefined) return { ok: false, reason: charset };
   const text = body.toString('utf8');
   if (!Buffer.from(text, 'utf8').equals(body)) return { ok: false, reason: 'the form body is not valid UTF-8' };
   // some form parsers still split on ";" as well as "&" (twilio-node always writes %3B)

@@ -12,7 +12,8 @@
  *   and has no formula: refused under a capped key unless the key's `unpriced` policy prices it or
  *   marks it free;
  * - credential: mints or destroys a credential outside keyleash (an API key, a subaccount with its
- *   auth token, a SIP password, a TURN token): refused whatever the key or its policy says.
+ *   auth token, a SIP password, a TURN token) or the account itself (suspend, close): refused
+ *   whatever the key or its policy says.
  *
  * The api.twilio.com and verify.twilio.com rows are checked against Twilio's OpenAPI specs in
  * upstream-specs/twilio-oai (test/twilio-operations.test.ts walks both: every POST and DELETE
@@ -67,7 +68,9 @@ const WEBHOOK_TWIML = 'its voice and SMS URLs (and application or trunk) decide 
 
 const API_ROWS: Row[] = [
   ['CreateAccount', 'POST', '/2010-04-01/Accounts.json', CREDENTIAL, 'creates a subaccount, whose answer carries its auth token'],
-  ['UpdateAccount', 'POST', '/2010-04-01/Accounts/{Sid}.json', FREE, 'renames, suspends or closes the account; no charge (suspension is the operator’s risk, see the README)'],
+  // refused whole, not only with Status: renaming the account is worth nothing to an agent, and a
+  // Status that is merely unpriced would pass under an uncapped key or a broad `"free"` policy entry
+  ['UpdateAccount', 'POST', '/2010-04-01/Accounts/{Sid}.json', CREDENTIAL, 'can suspend or close the whole Twilio account (Status), which ends every credential, number and call on it'],
   ['CreateAddress', 'POST', `${A}/Addresses.json`, FREE, 'an address record for regulatory or emergency use'],
   ['UpdateAddress', 'POST', `${A}/Addresses/{Sid}.json`, FREE, 'an address record'],
   ['DeleteAddress', 'DELETE', `${A}/Addresses/{Sid}.json`, FREE, DELETED],

@@ -33,6 +33,7 @@ import {
   NO_TWILIO_SETTINGS,
   parseDecimalString,
   priceCall,
+  priceDialedLeg,
   priceSms,
   priceVerification,
   refusal,
@@ -46,6 +47,7 @@ import type { InboundRequest, Pricing, RevealedPrice, SettledCost, UpstreamAnswe
 import { parseTwilioForm, single, type TwilioParams } from './form-body.ts';
 import { bareSegment, TwilioOperationIndex } from './operation-index.ts';
 import { COSTLY_PARAM, type TwilioCost, type TwilioOperation } from './operations.ts';
+import { callMayDial } from './twiml-legs.ts';
 
 /** Verify's voice channel is reserved at one minute (a code read out, repeated). */
 const VERIFY_CALL_SECONDS = 60;
@@ -145,7 +147,7 @@ export class TwilioPricing {
           kind: 'refused',
           refusal: refusal(
             'keyleash_endpoint_not_allowed',
-            `Refused: ${label} ${operation.why}: keyleash never lets an agent mint or destroy a Twilio credential, whatever the key allows. Do not retry.`,
+            `Refused: ${label} ${operation.why}: keyleash never lets an agent mint or destroy a Twilio credential, or suspend or close the account, whatever the key allows. Do not retry.`,
           ),
         };
       case 'unpriced':
@@ -247,13 +249,26 @@ export class TwilioPricing {
         );
       }
       const fallback = settings.fallbackVoiceMicrosPerMinute;
-      const priced = priceCall(this.table(), { to: destination.to, timeLimitSeconds: seconds, ...(fallback !== null ? { fallbackPerMinuteMicros: fallback } : {}) });
+      const fallbackPrice = fallback !== null ? { fallbackPerMinuteMicros: fallback } : {};
+      const priced = priceCall(this.table(), { to: destination.to, timeLimitSeconds: seconds, ...fallbackPrice });
       if (!priced.ok) return unpriced(`a call to ${destination.to.slice(0, 5)}…: ${priced.reason}`);
+      const toLeg = `Call to ${priced.country}: up to ${priced.minutes} min, ${formatUsd(priced.micros)}${priced.usedFallback ? ' (policy fallback price)' : ''}`;
+      const timeLimitNote = upstreamBody ? ' (TimeLimit from the key policy)' : '';
+      const mayDial = callMayDial(params);
+      if (mayDial === undefined) {
+        return { kind: 'priced', label: `${toLeg}${timeLimitNote}`, micros: priced.micros, settle: settleFromAnswer(priced.micros), ...(upstreamBody ? { upstreamBody } : {}) };
+      }
+      // a <Dial>ed leg is a call of its own, to a number keyleash never sees: counted at the dearest voice price
+      const dialed = priceDialedLeg(this.table(), { timeLimitSeconds: seconds, ...fallbackPrice });
+      if (!dialed.ok) return unpriced(`a call to ${destination.to.slice(0, 5)}… that may dial a second leg (${mayDial}): ${dialed.reason}`);
+      const micros = priced.micros + dialed.micros;
+      const where = dialed.usedFallback ? 'the policy fallback voice price' : `the dearest voice price in the table (${dialed.country})`;
       return {
         kind: 'priced',
-        label: `Call to ${priced.country}: up to ${priced.minutes} min, ${formatUsd(priced.micros)}${priced.usedFallback ? ' (policy fallback price)' : ''}${upstreamBody ? ' (TimeLimit from the key policy)' : ''}`,
-        micros: priced.micros,
-        settle: settleFromAnswer(priced.micros),
+        label: `${toLeg} + a dialed leg at ${where}, ${formatUsd(dialed.perMinuteMicros)}/min: ${formatUsd(dialed.micros)} (${mayDial}); ${formatUsd(micros)} in all${timeLimitNote}`,
+        micros,
+        // no settlement from the answer and no object remembered: the parent call's price (now or
+        // fetched later) does not include its dialed legs, so it must not lower the count
         ...(upstreamBody ? { upstreamBody } : {}),
       };
     };
