@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { anyPatternMatches, normaliseRequestPath, parseEndpointPattern, refusal, type OpenAIPriceTable, type Refusal } from '@keyleash/core';
+import { bearerToken } from '../bearer-token.ts';
 import { copyForwardableHeaders } from '../forwardable-headers.ts';
 import type { InboundRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
 import { priceModelCall, type ModelApi } from './model-call.ts';
@@ -49,9 +50,7 @@ export function createOpenAIVendor(options: { prices: () => OpenAIPriceTable }):
     },
 
     presentedVaultKey(headers: IncomingHttpHeaders): string | undefined {
-      const auth = headers.authorization;
-      if (!auth?.startsWith('Bearer ')) return undefined;
-      return auth.slice('Bearer '.length).trim() || undefined;
+      return bearerToken(headers.authorization);
     },
 
     route(request: InboundRequest): VendorRoute | Refusal {

@@ -1,4 +1,5 @@
 import { REFUSAL_KIND, type Refusal, type RefusalKind } from '@keyleash/core';
+import { REFUSAL_STATUS } from '../refusal-status.ts';
 import type { RenderedRefusal } from '../vendor.ts';
 
 /**
@@ -7,14 +8,6 @@ import type { RenderedRefusal } from '../vendor.ts';
  * 429 and 5xx unless the answer says `x-should-retry: false` (SDK-FACTS §5.1). So every refusal is
  * OpenAI's error envelope with the `keyleash_…` code, and is never retried by the SDK.
  */
-const STATUS: Record<RefusalKind, number> = {
-  authentication: 401,
-  permission: 403,
-  invalid_request: 400,
-  rate_limit: 429,
-  unavailable: 503,
-};
-
 const TYPE: Record<RefusalKind, string> = {
   authentication: 'authentication_error',
   permission: 'permission_error',
@@ -27,7 +20,7 @@ export function renderOpenAIRefusal(refused: Refusal): RenderedRefusal {
   const kind = REFUSAL_KIND[refused.code];
   const body = { error: { message: refused.message, type: TYPE[kind], code: refused.code, param: null, ...(refused.details ? { keyleash: refused.details } : {}) } };
   return {
-    status: STATUS[kind],
+    status: REFUSAL_STATUS[kind],
     headers: { 'content-type': 'application/json', 'x-should-retry': 'false', 'keyleash-refusal': refused.code },
     body: JSON.stringify(body),
   };

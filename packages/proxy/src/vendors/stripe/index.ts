@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { normaliseRequestPath, refusal, type FxTable, type Refusal, type VaultKeyRecord } from '@keyleash/core';
 import type { InboundRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
+import { bearerToken } from '../bearer-token.ts';
 import { copyForwardableHeaders } from '../forwardable-headers.ts';
 import { createTableClassifier } from './classify.ts';
 import { isStripeHost, stripeHostForPath } from './hosts.ts';
@@ -21,9 +22,7 @@ export function createStripeVendor(options: { fx: () => FxTable }): Vendor {
     },
 
     presentedVaultKey(headers: IncomingHttpHeaders): string | undefined {
-      const auth = headers.authorization;
-      if (!auth?.startsWith('Bearer ')) return undefined;
-      return auth.slice('Bearer '.length).trim() || undefined;
+      return bearerToken(headers.authorization);
     },
 
     route(request: InboundRequest): VendorRoute | Refusal {

@@ -1,4 +1,5 @@
 import { REFUSAL_KIND, type Refusal, type RefusalKind } from '@keyleash/core';
+import { REFUSAL_STATUS } from '../refusal-status.ts';
 import type { RenderedRefusal } from '../vendor.ts';
 
 /**
@@ -9,18 +10,10 @@ import type { RenderedRefusal } from '../vendor.ts';
  * nothing by default; `autoRetry: true` retries only 429, i.e. a rate-limit refusal, which is
  * the one refusal waiting can cure.
  */
-const STATUS: Record<RefusalKind, number> = {
-  authentication: 401,
-  permission: 403,
-  invalid_request: 400,
-  rate_limit: 429,
-  unavailable: 503,
-};
-
 export const REFUSAL_MORE_INFO = 'keyleash refused this request before it reached Twilio; the code is one of the keyleash_… refusal codes in the keyleash README';
 
 export function renderTwilioRefusal(refused: Refusal): RenderedRefusal {
-  const status = STATUS[REFUSAL_KIND[refused.code]];
+  const status = REFUSAL_STATUS[REFUSAL_KIND[refused.code]];
   const body = { code: refused.code, message: refused.message, more_info: REFUSAL_MORE_INFO, status, ...(refused.details ? { details: refused.details } : {}) };
   return {
     status,
