@@ -99,6 +99,24 @@ describe('calls above the threshold wait for a human', () => {
     expect((await stack.api.call('POST', `/api/approvals/${pending.id}/deny`)).status).toBe(409);
   });
 
+  it('raising a counted intent above the threshold is held too, judged at what it lets move, and sent once approved', async () => {
+    const key = await issue({ above_usd: 50, timeout: '30s' }, { allowed_endpoints: ['POST /v1/payment_intents', 'POST /v1/payment_intents/*'] });
+    const stripe = sdk(keyleash.url, key.vault_key);
+    const intent = await stripe.paymentIntents.create({ amount: 4_000, currency: 'usd' });
+    const updates = () => upstream.requests.filter((r) => r.method === 'POST' && r.path === `/v1/payment_intents/${intent.id}`).length;
+    // the raise adds only $20 to what the tree counted, but lets the intent move $60: above $50, so held
+    const call = stripe.paymentIntents.update(intent.id, { amount: 6_000 });
+    const [pending] = await pendingFor(key.id);
+    // the approval shows what is reserved for it: the $20 increase
+    expect(pending).toMatchObject({ status: 'pending', amount_usd: 20 });
+    expect(await spendMicros(stack, key.id)).toBe(60 * USD);
+    expect(updates()).toBe(0);
+    await stack.api.call('POST', `/api/approvals/${pending.id}/approve`);
+    expect((await call).amount).toBe(6_000);
+    expect(updates()).toBe(1);
+    expect(await spendMicros(stack, key.id)).toBe(60 * USD);
+  });
+
   it('a denied call raises keyleash_approval_denied, reaches no upstream, and its reservation is released', async () => {
     const key = await issue({ above_usd: 50, timeout: '30s' });
     const before = creates();
