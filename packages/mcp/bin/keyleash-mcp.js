@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The packages run from TypeScript source (no publish build yet): load tsx, then the CLI.
+// In the workspace: the TypeScript source through tsx (the package from npm runs dist/bin.js).
 import { register } from 'tsx/esm/api';
 
 register();
