@@ -163,6 +163,14 @@ describe('installable packages', { timeout: 5 * MINUTE }, () => {
     expect(listed.map((key) => key.id)).toContain(created.id);
   });
 
+  it('the installed keyleash-mcp bin runs under plain node, and keyleash mcp finds it', async () => {
+    const env = { PATH: process.env.PATH ?? '' };
+    const usage = await run(join(app, 'node_modules', '.bin', 'keyleash-mcp'), ['--help'], { cwd: app, env });
+    expect(usage.stdout + usage.stderr).toContain('keyleash-mcp stdio|http');
+    const viaProxy = await run(join(app, 'node_modules', '.bin', 'keyleash'), ['mcp', '--help'], { cwd: app, env }).catch((error: { stdout: string; stderr: string }) => error);
+    expect(viaProxy.stdout + viaProxy.stderr).toContain('keyleash-mcp stdio|http');
+  });
+
   it('a consumer .ts file using the client and both adapters type-checks (strict, nodenext)', async () => {
     for (const file of ['consumer.ts', 'tsconfig.json']) copyFileSync(join(import.meta.dirname, 'consumer', file), join(app, file));
     const result = await run(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: app }).catch((error: { stdout: string }) => error);
