@@ -14,3 +14,4 @@ export * from './pricing/index.ts';
 export * from './twilio-credentials.ts';
 export * from './api-json.ts';
 export * from './object-ledger.ts';
+export * from './abandoned-reservation.ts';

@@ -181,7 +181,10 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   const object = pricing.kind === 'priced' ? pricing.object : undefined;
   const reserveStarted = process.hrtime.bigint();
   try {
-    admission = await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey, object });
+    // the request's audit facts go with the reservation: a crash before settling still leaves its audit row to recover
+    const { vendor: vendorName, method, path, idempotencyKey: auditedIdempotencyKey, attribution, at } = baseAudit(facts, key, key.id);
+    const request = { vendor: vendorName, method, path, idempotencyKey: auditedIdempotencyKey, attribution, at };
+    admission = await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey, object, request });
   } catch (error) {
     return storeUnavailable(deps, res, facts, error);
   } finally {

@@ -3,7 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  abandonedAudit,
   auditHash,
+  decodeRequestFacts,
+  encodeRequestFacts,
   checkAdmission,
   GENESIS_HASH,
   objectIncrease,
@@ -29,6 +32,7 @@ import {
 import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
 import { auditFilterWhere, keyFilterWhere, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SqliteInstanceRegistry, STALE_MS } from './instance-registry.ts';
 import { SQLITE_MIGRATIONS } from './schema.ts';
 
 /**
@@ -55,6 +59,18 @@ interface LinkRow {
   window_count: number | null;
 }
 
+interface HeldRow {
+  id: string;
+  key_id: string;
+  root_id: string;
+  reserved_micros: number;
+  created_at: number;
+  instance_id: string | null;
+  request_json: string | null;
+  metadata_json: string;
+  vendor: string;
+}
+
 interface ReservationRow {
   id: string;
   chain_json: string;
@@ -79,6 +95,8 @@ export class SqliteStore implements Store {
   private readonly statements;
   /** admit, settle and audit: each atomic, committed in groups (see group-commit.ts) */
   private readonly group: GroupCommit;
+  /** this process's registration, so a store opened later can tell its reservations are live */
+  private readonly instance: SqliteInstanceRegistry;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -99,6 +117,7 @@ export class SqliteStore implements Store {
     this.migrateNow();
     const db = this.db;
     this.group = new GroupCommit(db);
+    this.instance = new SqliteInstanceRegistry(db);
     this.statements = {
       insertKey: db.prepare(`INSERT INTO vault_keys (id, parent_id, root_id, depth, secret_hash, vendor, policy_json, metadata_json,
           daily_cap_micros, total_cap_micros, rate_limit_per_minute, expires_at, created_at, revoked_at)
@@ -122,8 +141,11 @@ export class SqliteStore implements Store {
       rememberIdempotency: db.prepare(`INSERT INTO idempotency (key_id, idempotency_key, reservation_id) VALUES (?, ?, ?)
         ON CONFLICT (key_id, idempotency_key) DO UPDATE SET reservation_id = excluded.reservation_id`),
       insertReservation: db.prepare(`INSERT INTO reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at,
-          object_id, object_ceiling_micros, object_micros)
-        VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?, ?)`),
+          object_id, object_ceiling_micros, object_micros, instance_id, request_json)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?)`),
+      heldReservations: db.prepare(`SELECT r.id, r.key_id, r.root_id, r.reserved_micros, r.created_at, r.instance_id, r.request_json,
+          k.metadata_json, k.vendor
+        FROM reservations r JOIN vault_keys k ON k.id = r.key_id WHERE r.status = 'held' ORDER BY r.created_at, r.id`),
       getReservation: db.prepare(`SELECT id, chain_json, root_id, day, reserved_micros, amount_micros, status, object_id, object_micros
         FROM reservations WHERE id = ?`),
       endReservation: db.prepare('UPDATE reservations SET status = ?, amount_micros = ?, settled_at = ? WHERE id = ?'),
@@ -171,6 +193,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.group.flush();
+    this.instance.close();
     this.db.close();
   }
 
@@ -274,6 +297,8 @@ export class SqliteStore implements Store {
         step?.id ?? null,
         step?.ceilingMicros ?? null,
         objectMicros,
+        this.instance.id,
+        encodeRequestFacts(request.request),
       );
       if (step) this.statements.countObject.run(rootId, step.id, Math.max(counted, step.ceilingMicros), reservationId);
       if (request.idempotencyKey && !replayOf) this.statements.rememberIdempotency.run(leafId, request.idempotencyKey, reservationId);
@@ -282,27 +307,53 @@ export class SqliteStore implements Store {
   }
 
   async settle(settlement: Settlement): Promise<AuditRecord> {
-    return this.group.run((): AuditRecord => {
-      const reservation = this.statements.getReservation.get(settlement.reservationId) as ReservationRow | undefined;
-      if (!reservation) throw new Error(`no reservation ${settlement.reservationId}`);
-      if (reservation.status !== 'held') throw new Error(`reservation ${settlement.reservationId} is already ${reservation.status}`);
-      const finalMicros = this.finalAmount(reservation, settlement);
-      const delta = finalMicros - reservation.reserved_micros;
-      if (delta !== 0) {
-        for (const keyId of JSON.parse(reservation.chain_json) as string[]) {
-          this.statements.addDaily.run(keyId, reservation.day, delta);
-          this.statements.addTotal.run(keyId, delta);
-        }
+    return this.group.run(() => this.settleNow(settlement));
+  }
+
+  private settleNow(settlement: Settlement): AuditRecord {
+    const reservation = this.statements.getReservation.get(settlement.reservationId) as ReservationRow | undefined;
+    if (!reservation) throw new Error(`no reservation ${settlement.reservationId}`);
+    if (reservation.status !== 'held') throw new Error(`reservation ${settlement.reservationId} is already ${reservation.status}`);
+    const finalMicros = this.finalAmount(reservation, settlement);
+    const delta = finalMicros - reservation.reserved_micros;
+    if (delta !== 0) {
+      for (const keyId of JSON.parse(reservation.chain_json) as string[]) {
+        this.statements.addDaily.run(keyId, reservation.day, delta);
+        this.statements.addTotal.run(keyId, delta);
       }
-      // a released object step gives back (from the object's count too) what no surviving step relies on
-      if (reservation.object_id !== null && settlement.kind === 'released' && finalMicros !== reservation.object_micros) {
-        this.statements.addToObject.run(finalMicros - reservation.object_micros, reservation.root_id, reservation.object_id);
+    }
+    // a released object step gives back (from the object's count too) what no surviving step relies on
+    if (reservation.object_id !== null && settlement.kind === 'released' && finalMicros !== reservation.object_micros) {
+      this.statements.addToObject.run(finalMicros - reservation.object_micros, reservation.root_id, reservation.object_id);
+    }
+    this.statements.endReservation.run(settlement.kind, finalMicros, Date.now(), reservation.id);
+    for (const objectId of settlement.paidObjectIds ?? []) {
+      this.statements.countObject.run(reservation.root_id, objectId, settlement.paidObjectMicros ?? finalMicros, reservation.id);
+    }
+    return this.appendAuditNow(settlement.kind === 'released' ? { ...settlement.audit, settledMicros: finalMicros } : settlement.audit);
+  }
+
+  async recoverAbandoned(): Promise<number> {
+    return this.group.run((): number => {
+      const now = Date.now();
+      const live = this.instance.liveInstances(now);
+      const held = this.statements.heldReservations.all() as HeldRow[];
+      // no instance recorded: written before migration 20, recovered once older than the bound
+      const abandoned = held.filter((row) => (row.instance_id === null ? now - row.created_at > STALE_MS : !live.has(row.instance_id)));
+      for (const row of abandoned) {
+        const audit = abandonedAudit({
+          keyId: row.key_id,
+          rootId: row.root_id,
+          reservedMicros: row.reserved_micros,
+          createdAt: row.created_at,
+          metadata: JSON.parse(row.metadata_json) as Record<string, string>,
+          keyVendor: row.vendor,
+          facts: decodeRequestFacts(row.request_json),
+        });
+        this.settleNow({ reservationId: row.id, kind: 'kept', actualMicros: row.reserved_micros, audit });
       }
-      this.statements.endReservation.run(settlement.kind, finalMicros, Date.now(), reservation.id);
-      for (const objectId of settlement.paidObjectIds ?? []) {
-        this.statements.countObject.run(reservation.root_id, objectId, settlement.paidObjectMicros ?? finalMicros, reservation.id);
-      }
-      return this.appendAuditNow(settlement.kind === 'released' ? { ...settlement.audit, settledMicros: finalMicros } : settlement.audit);
+      this.instance.forgetAllBut(live);
+      return abandoned.length;
     });
   }
 
