@@ -13,9 +13,10 @@ import type { InboundRequest, Pricing, RevealedPrice, UpstreamAnswer, Vendor, Ve
 import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
 import { describeAdmissionRefusal } from './admission-refusal.ts';
 import { readAttribution } from './attribution.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate, freshlyActive, KeyNoLongerActive } from './authenticate.ts';
 import type { CompiledPolicies } from './compiled-policy.ts';
 import { decideUnpriced } from './unpriced.ts';
+import { verifiedKeys } from './verified-keys.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface PipelineDeps {
@@ -126,11 +127,18 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
 
   // 3. price: before anything is sent, and possibly by asking the vendor with the real secret
   let pricing: Pricing;
+  // a key authenticated from the cache is re-read before keyleash calls the vendor for it
+  let recheck = auth.cached;
   try {
     pricing = await vendor.price(inbound, route, {
       key,
       store: deps.store,
       lookup: async (lookup) => {
+        if (recheck) {
+          const refused = await freshlyActive(deps.store, key.id, now);
+          if (refused) throw new KeyNoLongerActive(refused);
+          recheck = false;
+        }
         const answer = await deps.upstreams.request(lookup.host, {
           method: 'GET',
           path: lookup.path,
@@ -147,6 +155,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
       },
     });
   } catch (error) {
+    if (error instanceof KeyNoLongerActive) return refuse(deps, res, facts, error.refusal, key, key.id);
     deps.logger.warn({ err: error, vendor: vendor.name, path: route.path }, 'pricing failed');
     return refuse(
       deps,
@@ -190,7 +199,11 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
   } finally {
     deps.metrics.reservationSeconds.observe(Number(process.hrtime.bigint() - reserveStarted) / 1e9);
   }
-  if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id, object && pricing.kind === 'priced' ? pricing.label : undefined), key, key.id);
+  if (!admission.ok) {
+    // the cached chain was stale: the next request reads it fresh (and is refused at authentication)
+    if (admission.refusal.kind === 'revoked' || admission.refusal.kind === 'expired' || admission.refusal.kind === 'unknown_key') verifiedKeys(deps.store).forget([key.id]);
+    return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id, object && pricing.kind === 'priced' ? pricing.label : undefined), key, key.id);
+  }
 
   // 5. forward: the real secret in place of the vault key; nothing of keyleash's goes upstream
   // A replay's answer is read too: the object it names may have been created by this very request
