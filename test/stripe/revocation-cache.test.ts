@@ -68,7 +68,7 @@ it("a child key whose ancestor is revoked behind the process is refused on its n
 it('a revoked key whose request needs a pricing lookup at Stripe is refused before the lookup', async () => {
   const key = await api().issue(POLICY);
   const stripe = sdk(url, key.vault_key);
-  const intent = await stripe.paymentIntents.create({ amount: 500, currency: 'usd', confirm: true, payment_method: 'pm_card_visa', payment_method_types: ['card'] });
+  const intent = await stripe.paymentIntents.create({ amount: 500, currency: 'usd', confirm: true, payment_method: 'pm_card_visa' });
   await store.revokeTree(key.id, Date.now());
   const before = upstream.requests.length;
   const error = await sdkError(stripe.refunds.create({ payment_intent: intent.id }));

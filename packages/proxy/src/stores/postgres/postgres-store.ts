@@ -41,9 +41,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
-  abandonedAudit,
   auditCanonical,
-  decodeRequestFacts,
   encodeRequestFacts,
   auditHash,
   checkAdmission,
@@ -68,7 +66,7 @@ import {
   type Store,
   type VaultKeyRecord,
 } from '@keyleash/core';
-import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { abandonedAuditOf, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type HeldRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
 import { PostgresInstanceRegistry } from './instance-registry.ts';
 import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, spendGroupExpression } from '../sql-filters.ts';
@@ -89,17 +87,6 @@ interface CountedObjectRow {
   objectId: string;
   countedMicros: number;
   reservationId: string;
-}
-
-interface HeldRow {
-  id: string;
-  key_id: string;
-  root_id: string;
-  reserved_micros: number;
-  created_at: number;
-  request_json: string | null;
-  metadata_json: string;
-  vendor: string;
 }
 
 /** a held reservation with no instance recorded (written before migration 20) is recovered once this old */
@@ -454,15 +441,7 @@ export class PostgresStore implements Store {
             reservationId: row.id,
             kind: 'kept',
             actualMicros: row.reserved_micros,
-            audit: abandonedAudit({
-              keyId: row.key_id,
-              rootId: row.root_id,
-              reservedMicros: row.reserved_micros,
-              createdAt: row.created_at,
-              metadata: JSON.parse(row.metadata_json) as Record<string, string>,
-              keyVendor: row.vendor,
-              facts: decodeRequestFacts(row.request_json),
-            }),
+            audit: abandonedAuditOf(row),
           }),
         ),
       );

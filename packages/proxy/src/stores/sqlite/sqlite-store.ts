@@ -3,9 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
-  abandonedAudit,
   auditHash,
-  decodeRequestFacts,
   encodeRequestFacts,
   checkAdmission,
   GENESIS_HASH,
@@ -29,7 +27,7 @@ import {
   type Store,
   type VaultKeyRecord,
 } from '@keyleash/core';
-import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { abandonedAuditOf, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type HeldRow, type KeyRow } from '../rows.ts';
 import { auditFilterWhere, keyFilterWhere, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -58,18 +56,6 @@ interface LinkRow {
   total_micros: number | null;
   window_start: number | null;
   window_count: number | null;
-}
-
-interface HeldRow {
-  id: string;
-  key_id: string;
-  root_id: string;
-  reserved_micros: number;
-  created_at: number;
-  instance_id: string | null;
-  request_json: string | null;
-  metadata_json: string;
-  vendor: string;
 }
 
 interface ReservationRow {
@@ -338,19 +324,11 @@ export class SqliteStore implements Store {
     return this.group.run((): number => {
       const now = Date.now();
       const live = this.instance.liveInstances(now);
-      const held = this.statements.heldReservations.all() as HeldRow[];
+      const held = this.statements.heldReservations.all() as (HeldRow & { instance_id: string | null })[];
       // no instance recorded: written before migration 20, recovered once older than the bound
       const abandoned = held.filter((row) => (row.instance_id === null ? now - row.created_at > STALE_MS : !live.has(row.instance_id)));
       for (const row of abandoned) {
-        const audit = abandonedAudit({
-          keyId: row.key_id,
-          rootId: row.root_id,
-          reservedMicros: row.reserved_micros,
-          createdAt: row.created_at,
-          metadata: JSON.parse(row.metadata_json) as Record<string, string>,
-          keyVendor: row.vendor,
-          facts: decodeRequestFacts(row.request_json),
-        });
+        const audit = abandonedAuditOf(row);
         this.settleNow({ reservationId: row.id, kind: 'kept', actualMicros: row.reserved_micros, audit });
       }
       this.instance.forgetAllBut(live);
