@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 
-export const CHECKPOINT_INTERVAL_MS = 500;
+export const CHECKPOINT_INTERVAL_MS = 1_000;
 /** the serving connection's own automatic checkpoint, used when no worker runs (pages of WAL) */
 const FALLBACK_AUTOCHECKPOINT = 4000;
 
