@@ -3,16 +3,19 @@
  * and fsyncs it: with SQLite's automatic checkpoints that happens inside a commit on the event
  * loop (tens of milliseconds for a large WAL), which was keyleash's whole latency tail. Here a
  * worker thread with its own connection checkpoints (PASSIVE: it neither waits for nor blocks
- * writers) every CHECKPOINT_INTERVAL_MS, and the serving connection's automatic checkpoints are
- * off. If the worker cannot start or fails, automatic checkpoints come back on, so the WAL never
+ * writers) once CHECKPOINT_FRAMES pages of WAL have accumulated (the ~16 MB the serving
+ * connection used to wait for: a busy WAL's hot pages are copied back rarely, which is what keeps
+ * CPU per request down) or after CHECKPOINT_IDLE_MS with anything new, and the serving
+ * connection's automatic checkpoints are off. If the worker cannot start or fails, automatic checkpoints come back on, so the WAL never
  * grows without bound.
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 
-export const CHECKPOINT_INTERVAL_MS = 1_000;
-/** the serving connection's own automatic checkpoint, used when no worker runs (pages of WAL) */
-const FALLBACK_AUTOCHECKPOINT = 4000;
+/** pages of WAL that make a checkpoint (4 KiB pages: ~16 MB) */
+export const CHECKPOINT_FRAMES = 4000;
+export const CHECKPOINT_IDLE_MS = 5_000;
+const POLL_MS = 50;
 
 export class Checkpointer {
   private worker: Worker | undefined;
@@ -21,10 +24,12 @@ export class Checkpointer {
     private readonly db: Database.Database,
     path: string,
   ) {
-    this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
+    this.db.pragma(`wal_autocheckpoint = ${CHECKPOINT_FRAMES}`);
     if (path === ':memory:') return;
     try {
-      const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), { workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS } });
+      const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
+        workerData: { path, pollMs: POLL_MS, thresholdFrames: CHECKPOINT_FRAMES, idleMs: CHECKPOINT_IDLE_MS },
+      });
       // the process may exit while it runs (a CLI command that opened the store)
       worker.unref();
       worker.on('error', (error) => this.fallBack(`the checkpoint worker failed: ${error.message}`));
@@ -42,7 +47,7 @@ export class Checkpointer {
     if (!this.worker) return;
     this.worker = undefined;
     process.emitWarning(`keyleash: ${why}; SQLite checkpoints run on the serving thread again`);
-    if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
+    if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${CHECKPOINT_FRAMES}`);
   }
 
   /** stops the worker after a last checkpoint */
@@ -51,8 +56,12 @@ export class Checkpointer {
     this.worker = undefined;
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // kept alive until its last checkpoint is done, even when nothing else holds the process
+    worker.ref();
     worker.postMessage('stop');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
     await worker.terminate();
   }
 }
