@@ -16,7 +16,11 @@
 #   BENCH_LOADGEN=wrk|node  load generator           BENCH_LOADGEN_CPUS=0  pin it with taskset
 #   BENCH_ARGS='...'        extra proxy-overhead.sh arguments, given to both runs
 #   BENCH_REF_MODE=stream|buffer  how the bare pass-through handles bodies (default stream)
-#   BENCH_STORE=URL         keyleash store: default a fresh sqlite:<tmp>/bench.db; or postgres://…
+#   BENCH_STORES=sqlite,postgres  without BENCH_STORE: one whole run per store (each with its own bare
+#                           pass-through run), then both stores' figures side by side; "postgres" is
+#                           BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test); any other
+#                           entry is a store URL. A store keyleash cannot open is reported and skipped.
+#   BENCH_STORE=URL         one store only: a fresh sqlite:<tmp>/bench.db when empty; or postgres://…
 #                           (issue 7), e.g. postgres://postgres@127.0.0.1:5432/test: without ?schema=
 #                           the bench uses a scratch schema keyleash_bench_* and drops it at the end.
 #                           With PostgreSQL, the CPU of keyleash's backends counts as proxy CPU (it is
@@ -40,6 +44,37 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${KEYLEASH_BENCH_HARNESS:-$REPO/bench/harness}
 case "${1:-}" in -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;; esac
+
+# Without BENCH_STORE: one run per store of BENCH_STORES (each a whole run of this script, the bare
+# pass-through measured again beside each), then the figures of both side by side.
+if [ -z "${BENCH_STORE:-}" ] && [ "${BENCH_SINGLE_STORE:-0}" != 1 ]; then
+  ALL_OUT=$(mktemp -d "${TMPDIR:-/tmp}/keyleash-bench-stores.XXXXXX")
+  trap 'rm -rf "$ALL_OUT"' EXIT
+  NAMES=()
+  for entry in $(tr , ' ' <<<"${BENCH_STORES:-sqlite,postgres}"); do
+    case "$entry" in
+      sqlite) url= ;;
+      postgres) url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test} ;;
+      *) url=$entry ;;
+    esac
+    name=${entry%%:*}
+    NAMES+=("$name")
+    echo; echo "##### store: $name #####"
+    sub_out=${BENCH_OUT:+$BENCH_OUT/$name}
+    BENCH_SINGLE_STORE=1 BENCH_STORE=$url BENCH_OUT=$sub_out bash "${BASH_SOURCE[0]}" "$@" 2>&1 | tee "$ALL_OUT/$name.txt" || true
+  done
+  echo; echo "##### keyleash vs the bare pass-through, per store #####"
+  printf '%-10s | %-22s | %-15s | %-15s | %-17s | %-17s\n' store 'ratio rps (max conns)' 'CPU us/req bare' 'CPU us/req kl' 'added p50 bare/kl' 'added p99 bare/kl'
+  for name in "${NAMES[@]}"; do
+    line=$(grep '^RESULT ' "$ALL_OUT/$name.txt" | tail -1)
+    if [ -z "$line" ]; then printf '%-10s | (no result: see its run above)\n' "$name"; continue; fi
+    v() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
+    printf '%-10s | %-22s | %-15s | %-15s | %-17s | %-17s\n' "$name" "$(v ratio_rps)" "$(v bare_cpu_us_req)" "$(v keyleash_cpu_us_req)" \
+      "$(v bare_added_p50_ms)/$(v keyleash_added_p50_ms) ms" "$(v bare_added_p99_ms)/$(v keyleash_added_p99_ms) ms"
+  done
+  echo "(added latency at the smallest conns; CPU at the largest; with PostgreSQL its backends' CPU counts as keyleash's)"
+  exit 0
+fi
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then DEF_DUR=5; DEF_ROUNDS=2; DEF_WARM=2; else DEF_DUR=10; DEF_ROUNDS=3; DEF_WARM=3; fi
 DUR=${BENCH_DURATION:-$DEF_DUR}

@@ -19,3 +19,4 @@ export * from './twilio-credentials.ts';
 export * from './api-json.ts';
 export * from './object-ledger.ts';
 export * from './vendor-scope.ts';
+export * from './abandoned-reservation.ts';

@@ -1,5 +1,6 @@
 import type { AlertStore } from './alerts/alert-store.ts';
 import type { ApprovalStore } from './approvals/approval-store.ts';
+import type { RequestFacts } from './abandoned-reservation.ts';
 import type { AuditDecision, AuditEntry, AuditRecord } from './audit.ts';
 import type { ChildInsertion } from './child-insertion.ts';
 import type { MicroUsd } from './money.ts';
@@ -33,6 +34,12 @@ export interface AdmitRequest {
    * the reservation, so concurrent steps on one object are each counted exactly once.
    */
   object?: ObjectStep | undefined;
+  /**
+   * What the request's audit row will say about it, kept with the reservation in the same atomic
+   * operation: if this process dies before settling, `recoverAbandoned` writes the audit row from
+   * these facts (outcome unknown, cost kept).
+   */
+  request?: RequestFacts | undefined;
 }
 
 export interface ObjectStep {
@@ -190,6 +197,14 @@ export interface Store {
    * so the tree never counts an object below what a surviving step lets it move.
    */
   settle(settlement: Settlement): Promise<AuditRecord>;
+  /**
+   * Ends the reservations left held by store instances that are gone (a crash between admit and
+   * settle): each is `kept` at its full amount and gets its audit row (`abandonedAudit`: outcome
+   * unknown). Never touches a reservation of an instance that is still alive (several instances
+   * may share one store): see docs/durability.md for how each store tells. Returns how many were
+   * recovered. `keyleash serve` runs it once at start, before it listens.
+   */
+  recoverAbandoned(): Promise<number>;
   /** appends an audit row for a request that was refused before any reservation */
   appendAudit(entry: AuditEntry): Promise<AuditRecord>;
 

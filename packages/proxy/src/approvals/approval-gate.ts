@@ -7,7 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
-import { formatUsd, refusal, type Admission, type ApprovalRecord, type ApprovalSettings, type MicroUsd, type ObjectStep, type Refusal, type Store, type VaultKeyRecord } from '@keyleash/core';
+import { formatUsd, refusal, type Admission, type ApprovalRecord, type ApprovalSettings, type MicroUsd, type ObjectStep, type Refusal, type RequestFacts, type Store, type VaultKeyRecord } from '@keyleash/core';
 import type { Logger } from 'pino';
 import { describeAdmissionRefusal } from '../pipeline/admission-refusal.ts';
 import { timeOut } from './approval-decisions.ts';
@@ -29,6 +29,8 @@ export interface HoldRequest {
   movableMicros: MicroUsd;
   /** a step on an existing object, reserved with the call (see `AdmitRequest.object`) */
   object?: ObjectStep | undefined;
+  /** the request's audit facts, kept with the reservation for crash recovery (see `AdmitRequest.request`) */
+  request?: RequestFacts | undefined;
   now: number;
   idempotencyKey: string | undefined;
   vendor: string;
@@ -99,7 +101,7 @@ export class ApprovalGate {
     if (!created) return claimed.fingerprint === fingerprint ? this.wait(claimed, request.res) : { kind: 'refused', refusal: notTheHeldCall(claimed) };
     let admission;
     try {
-      admission = await this.store.admit({ keyChain: request.chain.map((k) => k.id), amountMicros: request.micros, now: request.now, idempotencyKey: request.idempotencyKey, object: request.object });
+      admission = await this.store.admit({ keyChain: request.chain.map((k) => k.id), amountMicros: request.micros, now: request.now, idempotencyKey: request.idempotencyKey, object: request.object, request: request.request });
     } catch (error) {
       await this.store.approvals.discardApproval(claimed.id).catch(() => undefined);
       throw error;

@@ -12,6 +12,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const config = resolveServeConfig(flags, process.env);
   const logger = pino({ level: process.env.KEYLEASH_LOG_LEVEL ?? 'info' });
   const store = await openStore(config.storeUrl);
+  // before serving: a reservation a crashed instance left open gets its audit row now (docs/durability.md)
+  const recovered = await store.recoverAbandoned();
+  if (recovered > 0) logger.warn({ recovered }, 'reservations left open by an instance that stopped without settling them: kept at their full amount, audited as outcome unknown');
   const keyleash = createKeyleash({
     store,
     adminToken: config.adminToken,

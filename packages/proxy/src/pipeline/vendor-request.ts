@@ -16,10 +16,11 @@ import { isHopByHopResponseHeader } from '../vendors/forwardable-headers.ts';
 import { checkCostRules, checkParameterRules } from '../rules/check-rules.ts';
 import { describeAdmissionRefusal } from './admission-refusal.ts';
 import { readAttribution } from './attribution.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate, freshlyActive, KeyNoLongerActive } from './authenticate.ts';
 import type { CompiledPolicies } from './compiled-policy.ts';
 import { relayMeteredStream } from './metered-stream.ts';
 import { decideUnpriced } from './unpriced.ts';
+import { verifiedKeys } from './verified-keys.ts';
 import type { Upstreams } from './upstreams.ts';
 
 export interface PipelineDeps {
@@ -138,12 +139,19 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
 
   // 3. price: before anything is sent, and possibly by asking the vendor with the real secret
   let pricing: Pricing;
+  // a key authenticated from the cache is re-read before keyleash calls the vendor for it
+  let recheck = auth.cached;
   try {
     pricing = await vendor.price(inbound, route, {
       key,
       chain,
       store: deps.store,
       lookup: async (lookup) => {
+        if (recheck) {
+          const refused = await freshlyActive(deps.store, key.id, now);
+          if (refused) throw new KeyNoLongerActive(refused);
+          recheck = false;
+        }
         const answer = await deps.upstreams.request(lookup.host, {
           method: 'GET',
           path: lookup.path,
@@ -160,6 +168,7 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
       },
     });
   } catch (error) {
+    if (error instanceof KeyNoLongerActive) return refuse(deps, res, facts, error.refusal, key, key.id);
     deps.logger.warn({ err: error, vendor: vendor.name, path: route.path }, 'pricing failed');
     return refuse(
       deps,
@@ -197,20 +206,27 @@ export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, in
 
   // 4. reserve: one atomic operation across the whole chain (revocation re-checked inside)
   const idempotencyKey = vendor.idempotencyKey(inbound);
-  const held = await holdForApproval(deps, { chain, micros, movableMicros, object, now, idempotencyKey, vendor: vendor.name, method: inbound.method, path: shownPath, raw: inbound, res });
+  // the request's audit facts go with the reservation: a crash before settling still leaves its audit row to recover
+  const { vendor: auditedVendor, method: auditedMethod, path: auditedPath, idempotencyKey: auditedIdempotencyKey, attribution, at } = baseAudit(facts, key, key.id);
+  const reservedRequest = { vendor: auditedVendor, method: auditedMethod, path: auditedPath, idempotencyKey: auditedIdempotencyKey, attribution, at };
+  const held = await holdForApproval(deps, { chain, micros, movableMicros, object, request: reservedRequest, now, idempotencyKey, vendor: vendor.name, method: inbound.method, path: shownPath, raw: inbound, res });
   if (held === 'store_failed') return storeUnavailable(deps, res, facts, new Error('approval store failed'));
   if (held?.kind === 'refused') return refuse(deps, res, facts, held.refusal, key, key.id);
   if (held?.kind === 'gone') return;
   let admission;
   const reserveStarted = process.hrtime.bigint();
   try {
-    admission = held?.kind === 'admitted' ? held.admission : await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey, object });
+    admission = held?.kind === 'admitted' ? held.admission : await deps.store.admit({ keyChain: chain.map((link) => link.id), amountMicros: micros, now, idempotencyKey, object, request: reservedRequest });
   } catch (error) {
     return storeUnavailable(deps, res, facts, error);
   } finally {
     deps.metrics.reservationSeconds.observe(Number(process.hrtime.bigint() - reserveStarted) / 1e9);
   }
-  if (!admission.ok) return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id, object && pricing.kind === 'priced' ? pricing.label : undefined), key, key.id);
+  if (!admission.ok) {
+    // the cached chain was stale: the next request reads it fresh (and is refused at authentication)
+    if (admission.refusal.kind === 'revoked' || admission.refusal.kind === 'expired' || admission.refusal.kind === 'unknown_key') verifiedKeys(deps.store).forget([key.id]);
+    return refuse(deps, res, facts, describeAdmissionRefusal(admission.refusal, key.id, object && pricing.kind === 'priced' ? pricing.label : undefined), key, key.id);
+  }
   await deps.spendAlerts?.afterAdmission(chain, now);
 
   // 5. forward: the real secret in place of the vault key; nothing of keyleash's goes upstream

@@ -2,7 +2,7 @@
  * Row <-> domain mapping shared by the SQL stores, so SQLite and PostgreSQL agree byte for byte on
  * what a key or an audit row looks like (the audit hash depends on it).
  */
-import { policyVendors, type AuditEntry, type AuditRecord, type Policy, type VaultKeyRecord } from '@keyleash/core';
+import { abandonedAudit, decodeRequestFacts, policyVendors, type AuditEntry, type AuditRecord, type Policy, type VaultKeyRecord } from '@keyleash/core';
 
 export interface KeyRow {
   id: string;
@@ -119,4 +119,29 @@ export function rowToAudit(row: AuditRow): AuditRecord {
 /** Metadata field names are validated to [A-Za-z0-9_.-] at issue; re-checked before they touch SQL. */
 export function assertSafeMetadataField(field: string): void {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(field)) throw new Error(`invalid metadata field name: ${field}`);
+}
+
+/** A held reservation as crash recovery reads it (joined with its key's metadata and vendor). */
+export interface HeldRow {
+  id: string;
+  key_id: string;
+  root_id: string;
+  reserved_micros: number;
+  created_at: number;
+  request_json: string | null;
+  metadata_json: string;
+  vendor: string;
+}
+
+/** the audit row of a held reservation recovered after a crash (see abandonedAudit) */
+export function abandonedAuditOf(row: HeldRow): AuditEntry {
+  return abandonedAudit({
+    keyId: row.key_id,
+    rootId: row.root_id,
+    reservedMicros: row.reserved_micros,
+    createdAt: row.created_at,
+    metadata: JSON.parse(row.metadata_json) as Record<string, string>,
+    keyVendor: row.vendor,
+    facts: decodeRequestFacts(row.request_json),
+  });
 }

@@ -12,6 +12,7 @@ import {
   GENESIS_HASH,
   generateVaultKey,
   hashSecret,
+  OUTCOME_UNKNOWN_REASON,
   utcDay,
   verifyAuditChain,
   type Admission,
@@ -960,6 +961,56 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         expect(counted).toBeLessThanOrEqual(Math.max(...ceilings));
         // the spend is the object's count: the create plus every step's kept part
         for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: counted, totalMicros: counted });
+        await expectChainIntact(ctx.store);
+      });
+    });
+
+    describe('crash recovery', () => {
+      const ctx = useStore(makeStore);
+      const facts = (path: string) => ({ vendor: 'stripe', method: 'POST', path, idempotencyKey: `idem-${path}`, attribution: { 'keyleash-agent': 'a1' }, at: NOW - 5 });
+
+      it("recovers a reservation held by an instance that is gone, and leaves a live instance's alone", async () => {
+        const [live, other] = await ctx.instances(2);
+        const root = makeKey({ daily: 100 * USD, metadata: { role: 'billing' } });
+        const leaf = makeKey({ parent: root });
+        await insert(ctx.store, root, leaf);
+        // a live instance is forwarding this one
+        const inFlight = ok(await live!.admit({ keyChain: chainOf(leaf, root), amountMicros: 3 * USD, now: NOW, request: facts('/v1/live') }));
+        // an instance that admitted, then stopped without settling (as a crash leaves it)
+        const gone = await ctx.handle.openPeer();
+        const abandoned = ok(await gone.admit({ keyChain: chainOf(leaf, root), amountMicros: 5 * USD, now: NOW, request: facts('/v1/abandoned') }));
+        await gone.close();
+        const before = (await wholeChain(ctx.store)).length;
+
+        expect(await other!.recoverAbandoned()).toBe(1);
+        // idempotent: nothing left to recover
+        expect(await live!.recoverAbandoned()).toBe(0);
+
+        const rows = await expectChainIntact(ctx.store);
+        expect(rows.slice(before)).toEqual([
+          expect.objectContaining({
+            at: NOW - 5,
+            vaultKeyId: leaf.id,
+            rootKeyId: root.id,
+            metadata: { role: 'billing' },
+            vendor: 'stripe',
+            method: 'POST',
+            path: '/v1/abandoned',
+            status: 0,
+            decision: 'allowed',
+            reason: OUTCOME_UNKNOWN_REASON,
+            reservedMicros: 5 * USD,
+            settledMicros: 5 * USD,
+            idempotencyKey: 'idem-/v1/abandoned',
+            attribution: { 'keyleash-agent': 'a1' },
+          }),
+        ]);
+        // the abandoned reservation stays counted in full, and is no longer held: a settlement now fails
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 8 * USD, totalMicros: 8 * USD });
+        await expect(ctx.store.settle({ reservationId: abandoned.reservationId, kind: 'released', actualMicros: 0, audit: entry() })).rejects.toThrow(/already kept/);
+        // the live one was left alone: its own settlement still works
+        await live!.settle({ reservationId: inFlight.reservationId, kind: 'settled', actualMicros: 2 * USD, audit: entry({ vaultKeyId: leaf.id }) });
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 7 * USD, totalMicros: 7 * USD });
         await expectChainIntact(ctx.store);
       });
     });

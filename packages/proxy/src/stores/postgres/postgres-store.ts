@@ -50,6 +50,7 @@ import pg from 'pg';
 import {
   assertChildFits,
   auditCanonical,
+  encodeRequestFacts,
   auditHash,
   checkAdmission,
   GENESIS_HASH,
@@ -75,11 +76,12 @@ import {
   type Store,
   type VaultKeyRecord,
 } from '@keyleash/core';
-import { auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type KeyRow } from '../rows.ts';
+import { abandonedAuditOf, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type HeldRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
 import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, requestVendorSpendSql, spendGroupExpression } from '../sql-filters.ts';
 import { PostgresAlerts } from './postgres-alerts.ts';
 import { PostgresApprovals } from './postgres-approvals.ts';
+import { PostgresInstanceRegistry } from './instance-registry.ts';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from './schema.ts';
 
 interface LockedKeyRow {
@@ -98,6 +100,9 @@ interface CountedObjectRow {
   countedMicros: number;
   reservationId: string;
 }
+
+/** a held reservation with no instance recorded (written before migration 20) is recovered once this old */
+const ABANDONED_UNOWNED_AFTER_MS = 60_000;
 
 interface ClaimedReservation {
   id: string;
@@ -196,6 +201,8 @@ export class PostgresStore implements Store {
   private auditScheduled = false;
   private auditInFlight = 0;
   private auditIdle: (() => void)[] = [];
+  /** this instance's registration (see instance-registry.ts), made once the schema is migrated */
+  private registration: Promise<PostgresInstanceRegistry> | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -276,11 +283,21 @@ export class PostgresStore implements Store {
         micros: number;
         now: number;
         object: { id: string; ceilingMicros: number; micros: number } | undefined;
+        instanceId: number;
+        requestJson: string | null;
       }) =>
         `INSERT INTO ${t('reservations')} (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at,
-          object_id, object_ceiling_micros, object_micros)
+          object_id, object_ceiling_micros, object_micros, instance_id, request_json)
         VALUES (${lit(r.id)}, ${lit(r.keyId)}, ${lit(r.rootId)}, ${lit(JSON.stringify(r.chain))}, ${lit(r.day)}, ${lit(r.micros)}, ${lit(r.micros)}, 'held', ${lit(r.now)},
-          ${lit(r.object?.id ?? null)}, ${lit(r.object?.ceilingMicros ?? null)}, ${lit(r.object?.micros ?? 0)})`,
+          ${lit(r.object?.id ?? null)}, ${lit(r.object?.ceilingMicros ?? null)}, ${lit(r.object?.micros ?? 0)}, ${lit(r.instanceId)}, ${lit(r.requestJson)})`,
+      // held by an instance that is gone ($1), or by one no longer registered (stopped, or
+      // recovered before), or (written before migration 20) older than $2
+      abandonedReservations: `SELECT r.id, r.key_id, r.root_id, r.reserved_micros, r.created_at, r.request_json, k.metadata_json, k.vendor
+        FROM ${t('reservations')} r JOIN ${t('vault_keys')} k ON k.id = r.key_id
+        WHERE r.status = 'held' AND (r.instance_id = ANY($1::bigint[])
+          OR (r.instance_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t('store_instances')} i WHERE i.id = r.instance_id))
+          OR (r.instance_id IS NULL AND r.created_at < $2))
+        ORDER BY r.created_at, r.id COLLATE "C"`,
       // an object's count, read under the root key's row lock (admit, release)
       objectCount: (rootId: string, objectId: string) =>
         `SELECT counted_micros FROM ${t('counted_objects')} WHERE root_id = ${lit(rootId)} AND object_id = ${lit(objectId)} FOR UPDATE`,
@@ -424,7 +441,41 @@ export class PostgresStore implements Store {
     while (this.auditQueue.length > 0 || this.auditInFlight > 0 || this.auditScheduled) {
       await new Promise<void>((resolve) => this.auditIdle.push(resolve));
     }
-    await this.pool.end();
+    const registration = this.registration;
+    this.registration = undefined;
+    if (registration) await (await registration.catch(() => undefined))?.close();
+    if (!this.pool.ended) await this.pool.end();
+  }
+
+  private registered(): Promise<PostgresInstanceRegistry> {
+    if (!this.registration) {
+      const registration = PostgresInstanceRegistry.register(this.location, quoteIdent(this.schema), this.schema);
+      this.registration = registration;
+      // a failed registration is tried again by the next caller
+      registration.catch(() => {
+        if (this.registration === registration) this.registration = undefined;
+      });
+    }
+    return this.registration;
+  }
+
+  async recoverAbandoned(): Promise<number> {
+    const registry = await this.registered();
+    return registry.withGoneInstances(async (gone) => {
+      const { rows } = await this.pool.query<HeldRow>(this.sql.abandonedReservations, [gone, Date.now() - ABANDONED_UNOWNED_AFTER_MS]);
+      const outcomes = await Promise.allSettled(
+        rows.map((row) =>
+          this.settle({
+            reservationId: row.id,
+            kind: 'kept',
+            actualMicros: row.reserved_micros,
+            audit: abandonedAuditOf(row),
+          }),
+        ),
+      );
+      // one another instance recovered first (claimed while still held) is simply not counted here
+      return outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+    });
   }
 
   /**
@@ -562,6 +613,7 @@ export class PostgresStore implements Store {
     windowStart: number,
     idempotencyKey: string | null,
   ): Promise<Admission> {
+    const instance = await this.registered();
     return this.withConnection(async (client): Promise<Admission> => {
       // Round trip 1: lock every key of the chain (ascending id: no deadlock; revocation is read
       // here, fresh), then read the counters in a new statement, whose snapshot sees every
@@ -626,6 +678,8 @@ export class PostgresStore implements Store {
           micros: amount,
           now: request.now,
           object: step ? { id: step.id, ceilingMicros: step.ceilingMicros, micros: objectMicros } : undefined,
+          instanceId: instance.id,
+          requestJson: encodeRequestFacts(request.request),
         }),
       );
       if (step) writes.push(this.sql.countObjects([{ rootId, objectId: step.id, countedMicros: Math.max(counted, step.ceilingMicros), reservationId }]));

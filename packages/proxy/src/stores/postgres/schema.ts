@@ -149,6 +149,25 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
     description: 'calls held for a human decision, unique per key and Idempotency-Key',
     sql: (s) => approvalsTableSql(`${s}.approvals`),
   },
+  {
+    version: 20,
+    description: 'crash recovery: the instance that admitted a reservation and its request facts; the instances sharing the schema',
+    sql: (s) => `
+      -- Which instance admitted a reservation, and what its audit row will say about the request,
+      -- so a reservation left held by an instance that died gets its audit row (outcome unknown,
+      -- cost kept) when an instance starts (docs/durability.md). Found through reservations_held.
+      ALTER TABLE ${s}.reservations
+        ADD COLUMN instance_id BIGINT,
+        ADD COLUMN request_json TEXT;
+      -- one row per running instance; its liveness is a session advisory lock on its id
+      CREATE TABLE ${s}.store_instances (
+        id BIGSERIAL PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));

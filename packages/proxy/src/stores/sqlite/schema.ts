@@ -179,4 +179,24 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
     version: 11,
     sql: approvalsTableSql('approvals'),
   },
+  {
+    version: 20,
+    sql: `
+      -- Crash recovery (docs/durability.md): which store instance admitted a reservation, and what
+      -- its audit row will say about the request, so a reservation left held by an instance that
+      -- died gets its audit row (outcome unknown, cost kept) when a store opens.
+      ALTER TABLE reservations ADD COLUMN instance_id TEXT;
+      ALTER TABLE reservations ADD COLUMN request_json TEXT;
+      -- only the reservations in flight: what recovery scans
+      CREATE INDEX reservations_held ON reservations(instance_id) WHERE status = 'held';
+      -- the store instances (processes) using this file, and how to tell whether one is gone
+      CREATE TABLE store_instances (
+        id TEXT NOT NULL PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,0 +1,67 @@
+/**
+ * WAL checkpoints off the serving thread. A checkpoint copies the WAL back into the database file
+ * and fsyncs it: with SQLite's automatic checkpoints that happens inside a commit on the event
+ * loop (tens of milliseconds for a large WAL), which was keyleash's whole latency tail. Here a
+ * worker thread with its own connection checkpoints (PASSIVE: it neither waits for nor blocks
+ * writers) once CHECKPOINT_FRAMES pages of WAL have accumulated (the ~16 MB the serving
+ * connection used to wait for: a busy WAL's hot pages are copied back rarely, which is what keeps
+ * CPU per request down) or after CHECKPOINT_IDLE_MS with anything new, and the serving
+ * connection's automatic checkpoints are off. If the worker cannot start or fails, automatic checkpoints come back on, so the WAL never
+ * grows without bound.
+ */
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+
+/** pages of WAL that make a checkpoint (4 KiB pages: ~16 MB) */
+export const CHECKPOINT_FRAMES = 4000;
+export const CHECKPOINT_IDLE_MS = 5_000;
+const POLL_MS = 50;
+
+export class Checkpointer {
+  private worker: Worker | undefined;
+
+  constructor(
+    private readonly db: Database.Database,
+    path: string,
+  ) {
+    this.db.pragma(`wal_autocheckpoint = ${CHECKPOINT_FRAMES}`);
+    if (path === ':memory:') return;
+    try {
+      const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
+        workerData: { path, pollMs: POLL_MS, thresholdFrames: CHECKPOINT_FRAMES, idleMs: CHECKPOINT_IDLE_MS },
+      });
+      // the process may exit while it runs (a CLI command that opened the store)
+      worker.unref();
+      worker.on('error', (error) => this.fallBack(`the checkpoint worker failed: ${error.message}`));
+      worker.on('message', (message: { kind: string; message?: string }) => {
+        if (message.kind === 'error') process.emitWarning(`keyleash: WAL checkpoint failed (${message.message}); retrying`);
+      });
+      this.worker = worker;
+      this.db.pragma('wal_autocheckpoint = 0');
+    } catch (error) {
+      this.fallBack(`could not start the checkpoint worker: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private fallBack(why: string): void {
+    if (!this.worker) return;
+    this.worker = undefined;
+    process.emitWarning(`keyleash: ${why}; SQLite checkpoints run on the serving thread again`);
+    if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${CHECKPOINT_FRAMES}`);
+  }
+
+  /** stops the worker after a last checkpoint */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // kept alive until its last checkpoint is done, even when nothing else holds the process
+    worker.ref();
+    worker.postMessage('stop');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
+    await worker.terminate();
+  }
+}
