@@ -342,6 +342,37 @@ describe('the dashboard with the admin token', () => {
     await page.locator('tr[data-decision="refused"]', { hasText: 'keyleash_key_revoked' }).waitFor(WAIT);
   });
 
+  it('lists a held call on the Approvals page; Approve sends it, Deny refuses another', async () => {
+    const key = await api.issue({
+      vendor: 'stripe',
+      daily_usd_cap: 500,
+      allowed_endpoints: ['POST /v1/payment_intents'],
+      expires_in: '1h',
+      metadata: { role: 'approver' },
+      approval: { above_usd: 50, timeout: '60s' },
+    });
+    const stripe = stripeThrough(keyleash.url, key.vault_key);
+    const creates = () => upstream.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents').length;
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    const before = creates();
+    const approvedCall = stripe.paymentIntents.create({ amount: 12_000, currency: 'usd' });
+    const pending = page.locator('[data-testid="pending-approvals"] tr[data-approval-id]');
+    await pending.filter({ hasText: '$120.00' }).waitFor(WAIT);
+    expect(creates()).toBe(before);
+    await screenshot(page, 'approvals-pending');
+    await pending.filter({ hasText: '$120.00' }).getByRole('button', { name: 'Approve' }).click();
+    expect((await approvedCall).amount).toBe(12_000);
+    expect(creates()).toBe(before + 1);
+
+    const deniedCall = refusalOf(stripe.paymentIntents.create({ amount: 9_000, currency: 'usd' }));
+    await pending.filter({ hasText: '$90.00' }).waitFor(WAIT);
+    await pending.filter({ hasText: '$90.00' }).getByRole('button', { name: 'Deny' }).click();
+    expect((await deniedCall).code).toBe('keyleash_approval_denied');
+    expect(creates()).toBe(before + 1);
+    await page.locator('[data-testid="decided-approvals"] tr[data-status="denied"]').first().waitFor(WAIT);
+    await screenshot(page, 'approvals-decided');
+  });
+
   it('signs out and forgets the token', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
