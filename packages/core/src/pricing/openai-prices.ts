@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { MicroUsd } from '../money.ts';
 import type { ParseTableResult } from './currency.ts';
-import { asOfSchema, keyedRecord, sourceSchema, tableProblems } from './table-schema.ts';
+import { asOfSchema, keyedRecord, parseTableWith, sourceSchema } from './table-schema.ts';
 
 /** Prices of one model, in integer micro-USD per 1,000,000 tokens. */
 export interface OpenAIModelPrice {
@@ -53,9 +53,7 @@ const openAIPriceTableSchema = z.strictObject({
 
 /** Validate an operator-supplied OpenAI price table (parsed JSON). */
 export function parseOpenAIPriceTable(json: unknown): ParseTableResult<OpenAIPriceTable> {
-  const result = openAIPriceTableSchema.safeParse(json);
-  if (!result.success) return { ok: false, problems: tableProblems(result.error, 'openai_price_table') };
-  return { ok: true, table: result.data };
+  return parseTableWith(openAIPriceTableSchema, json, 'openai_price_table');
 }
 
 /** OpenAI's dated snapshot suffix: "gpt-4o-mini-2024-07-18" is priced as "gpt-4o-mini". */

@@ -67,3 +67,9 @@ export function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** Validates an operator-supplied table (parsed JSON) against its schema, every problem named under `tableName`. */
+export function parseTableWith<T>(schema: z.ZodType<T>, json: unknown, tableName: string): { ok: true; table: T } | { ok: false; problems: string[] } {
+  const result = schema.safeParse(json);
+  return result.success ? { ok: true, table: result.data } : { ok: false, problems: tableProblems(result.error, tableName) };
+}

@@ -7,7 +7,7 @@ import type { MicroUsd } from '../money.ts';
 import { bigMicrosToSafe, usdDecimalTimesToBigMicros, usdDecimalToMicros } from './decimal.ts';
 import type { ParseTableResult } from './currency.ts';
 import { countSmsSegments, type SmsEncoding } from './sms-segments.ts';
-import { asOfSchema, decimalStringSchema, keyedRecord, sourceSchema, tableProblems } from './table-schema.ts';
+import { asOfSchema, decimalStringSchema, keyedRecord, parseTableWith, sourceSchema } from './table-schema.ts';
 
 /** ISO 3166-1 alpha-2, uppercase ("US", "GB"). */
 export type Iso2 = string;
@@ -71,9 +71,7 @@ const twilioPriceTableSchema = z.strictObject({
 
 /** Validate an operator-supplied Twilio price table (parsed JSON). */
 export function parseTwilioPriceTable(json: unknown): ParseTableResult<TwilioPriceTable> {
-  const result = twilioPriceTableSchema.safeParse(json);
-  if (!result.success) return { ok: false, problems: tableProblems(result.error, 'twilio_price_table') };
-  return { ok: true, table: result.data };
+  return parseTableWith(twilioPriceTableSchema, json, 'twilio_price_table');
 }
 
 /** Same as parseTwilioPriceTable (the name the loaders use). */

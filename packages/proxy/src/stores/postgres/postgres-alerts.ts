@@ -1,6 +1,8 @@
 import type { AlertFilter, AlertRecord, AlertStore, NewAlert } from '@keyleash/core';
 import type pg from 'pg';
 import { ALERT_INSERT_COLUMNS, newAlertValues, rowToAlert, type AlertRow } from '../alert-rows.ts';
+import { POSTGRES_DIALECT } from '../sql-filters.ts';
+import { insertUnlessConflictSql } from '../insert-unless-conflict.ts';
 
 /**
  * Alerts in PostgreSQL. The unique dedupe key makes "one alert per key, day and threshold" hold
@@ -16,8 +18,7 @@ export class PostgresAlerts implements AlertStore {
   ) {
     this.sql = {
       table,
-      insert: `INSERT INTO ${table} (${ALERT_INSERT_COLUMNS.join(', ')}) VALUES (${ALERT_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-        ON CONFLICT (dedupe_key) DO NOTHING RETURNING *`,
+      insert: insertUnlessConflictSql(POSTGRES_DIALECT, table, ALERT_INSERT_COLUMNS, ['dedupe_key']),
       claim: `UPDATE ${table} SET lease_until = $3 WHERE id IN (
           SELECT id FROM ${table} WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING *`,

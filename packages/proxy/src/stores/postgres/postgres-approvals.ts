@@ -1,6 +1,8 @@
 import type { ApprovalRecord, ApprovalStatus, ApprovalStore, NewApproval } from '@keyleash/core';
 import type pg from 'pg';
 import { APPROVAL_INSERT_COLUMNS, newApprovalValues, rowToApproval, type ApprovalRow } from '../approval-rows.ts';
+import { POSTGRES_DIALECT } from '../sql-filters.ts';
+import { insertUnlessConflictSql } from '../insert-unless-conflict.ts';
 
 /** Held calls in PostgreSQL: every instance sees every decision; transitions are single conditional UPDATEs. */
 export class PostgresApprovals implements ApprovalStore {
@@ -11,8 +13,7 @@ export class PostgresApprovals implements ApprovalStore {
     table: string,
   ) {
     this.sql = {
-      insert: `INSERT INTO ${table} (${APPROVAL_INSERT_COLUMNS.join(', ')}) VALUES (${APPROVAL_INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-        ON CONFLICT (key_id, idempotency_key) DO NOTHING RETURNING *`,
+      insert: insertUnlessConflictSql(POSTGRES_DIALECT, table, APPROVAL_INSERT_COLUMNS, ['key_id', 'idempotency_key']),
       byId: `SELECT * FROM ${table} WHERE id = $1`,
       byIdempotency: `SELECT * FROM ${table} WHERE key_id = $1 AND idempotency_key = $2`,
       transition: `UPDATE ${table} SET status = $1, decided_at = coalesce(decided_at, $2) WHERE id = $3 AND status = ANY($4::text[]) RETURNING *`,

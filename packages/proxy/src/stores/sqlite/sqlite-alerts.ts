@@ -1,6 +1,8 @@
 import type { AlertFilter, AlertRecord, AlertStore, NewAlert } from '@keyleash/core';
 import type Database from 'better-sqlite3';
 import { ALERT_INSERT_COLUMNS, newAlertValues, rowToAlert, type AlertRow } from '../alert-rows.ts';
+import { SQLITE_DIALECT } from '../sql-filters.ts';
+import { insertUnlessConflictSql } from '../insert-unless-conflict.ts';
 
 /**
  * Alerts in the SQLite file. Each statement is one atomic write (autocommit, outside the ledger's
@@ -14,10 +16,7 @@ export class SqliteAlerts implements AlertStore {
   private readonly failed: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    this.insert = db.prepare(
-      `INSERT INTO alerts (${ALERT_INSERT_COLUMNS.join(', ')}) VALUES (${ALERT_INSERT_COLUMNS.map(() => '?').join(', ')})
-       ON CONFLICT (dedupe_key) DO NOTHING RETURNING *`,
-    );
+    this.insert = db.prepare(insertUnlessConflictSql(SQLITE_DIALECT, 'alerts', ALERT_INSERT_COLUMNS, ['dedupe_key']));
     this.claim = db.prepare(`UPDATE alerts SET lease_until = @leaseUntil WHERE id IN (
         SELECT id FROM alerts WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
         ORDER BY next_attempt_at LIMIT @limit) RETURNING *`);

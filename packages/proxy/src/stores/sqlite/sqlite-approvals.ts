@@ -1,6 +1,8 @@
 import type { ApprovalRecord, ApprovalStatus, ApprovalStore, NewApproval } from '@keyleash/core';
 import type Database from 'better-sqlite3';
 import { APPROVAL_INSERT_COLUMNS, newApprovalValues, rowToApproval, type ApprovalRow } from '../approval-rows.ts';
+import { SQLITE_DIALECT } from '../sql-filters.ts';
+import { insertUnlessConflictSql } from '../insert-unless-conflict.ts';
 
 /** Held calls in the SQLite file; each method is one atomic statement (or a read after one). */
 export class SqliteApprovals implements ApprovalStore {
@@ -9,10 +11,7 @@ export class SqliteApprovals implements ApprovalStore {
   private readonly byIdempotency: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    this.insert = db.prepare(
-      `INSERT INTO approvals (${APPROVAL_INSERT_COLUMNS.join(', ')}) VALUES (${APPROVAL_INSERT_COLUMNS.map(() => '?').join(', ')})
-       ON CONFLICT (key_id, idempotency_key) DO NOTHING RETURNING *`,
-    );
+    this.insert = db.prepare(insertUnlessConflictSql(SQLITE_DIALECT, 'approvals', APPROVAL_INSERT_COLUMNS, ['key_id', 'idempotency_key']));
     this.byId = db.prepare('SELECT * FROM approvals WHERE id = ?');
     this.byIdempotency = db.prepare('SELECT * FROM approvals WHERE key_id = ? AND idempotency_key = ?');
   }
