@@ -164,6 +164,15 @@ export interface SpendRow {
  */
 export interface Store {
   readonly kind: string;
+  /**
+   * True when this store's own reads (`queryAudit`, `keySpend`, `spend`, …) first commit any
+   * settlement still queued, so the proxy may answer the client before the settlement commits
+   * and the next request's admission can carry it (one transaction per request instead of two).
+   * A reader of the same store through another process or instance may see the settlement up to
+   * a few milliseconds late; a crash in that gap keeps the reservation counted and audits it as
+   * outcome unknown (docs/durability.md). False: the proxy answers only once `settle` resolved.
+   */
+  readonly answersBeforeSettle: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

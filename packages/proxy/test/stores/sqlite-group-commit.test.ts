@@ -89,4 +89,33 @@ describe('sqlite group commit', () => {
     expect(rows(other)).toEqual(['late']);
     await expect(pending).resolves.toBe(1);
   });
+
+  it('a lazy unit rides with the next group, ahead of it, in the same transaction', async () => {
+    const lazy = group.runLazily(insert('settled earlier'));
+    let seenBySelf: string[] = [];
+    let seenByOther: string[] = [];
+    await group.run(() => {
+      seenBySelf = rows(db);
+      seenByOther = rows(other);
+    });
+    await expect(lazy).resolves.toBe(1);
+    // the lazy unit ran first, and was not committed apart from the unit after it
+    expect(seenBySelf).toEqual(['settled earlier']);
+    expect(seenByOther).toEqual([]);
+    expect(rows(other)).toEqual(['settled earlier']);
+  });
+
+  it('a lazy unit with no company commits on its own', async () => {
+    const lazy = group.runLazily(insert('alone'));
+    expect(rows(other)).toEqual([]);
+    await expect(lazy).resolves.toBe(1);
+    expect(rows(other)).toEqual(['alone']);
+  });
+
+  it('flush() commits a lazy unit at once, for a read that must see it', async () => {
+    const lazy = group.runLazily(insert('read me'));
+    group.flush();
+    expect(rows(other)).toEqual(['read me']);
+    await expect(lazy).resolves.toBe(1);
+  });
 });

@@ -659,6 +659,24 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 7 * USD, totalMicros: 7 * USD });
       });
 
+      it('a store that answers before settling shows a settlement not yet awaited to its own reads', async () => {
+        const { root, leaf, admission } = await reserved(10 * USD);
+        const settling = ctx.store.settle({
+          reservationId: admission.reservationId,
+          kind: 'settled',
+          actualMicros: 7 * USD,
+          audit: entry({ vaultKeyId: leaf.id, rootKeyId: root.id, reason: 'not awaited', reservedMicros: 10 * USD, settledMicros: 7 * USD }),
+        });
+        if (ctx.store.answersBeforeSettle) {
+          // what a client that got its answer and reads at once through this instance finds
+          expect((await ctx.store.queryAudit({ vaultKeyId: leaf.id })).map((row) => row.reason)).toEqual(['not awaited']);
+          expect(await spendOf(ctx.store, root)).toEqual({ dailyMicros: 7 * USD, totalMicros: 7 * USD });
+        }
+        await settling;
+        expect((await ctx.store.queryAudit({ vaultKeyId: leaf.id })).map((row) => row.reason)).toEqual(['not awaited']);
+        for (const key of [leaf, root]) expect(await spendOf(ctx.store, key)).toEqual({ dailyMicros: 7 * USD, totalMicros: 7 * USD });
+      });
+
       it('released: the reservation is given back', async () => {
         const { root, leaf, admission } = await reserved(10 * USD);
         await ctx.store.settle({ reservationId: admission.reservationId, kind: 'released', actualMicros: 10 * USD, audit: entry({ status: 402 }) });

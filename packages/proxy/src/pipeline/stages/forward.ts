@@ -12,7 +12,7 @@ import type { Authenticated } from './authenticate-key.ts';
 import type { Scoped } from './check-scope.ts';
 import type { RequestContext } from './context.ts';
 import type { Priced } from './price-call.ts';
-import { settleQuietly } from './quiet-writes.ts';
+import { settleAndAnswer } from './quiet-writes.ts';
 import { baseAudit } from './request-facts.ts';
 import type { Stop } from './stop.ts';
 
@@ -49,15 +49,20 @@ export async function forward({ deps, vendor, inbound, res, facts, key, secrets,
       `keyleash could not get an answer from ${route.upstreamHost} for ${inbound.method} ${shownPath}. The request may have reached ${vendor.name}, so its cost stays counted. Check before retrying.`,
     );
     const rendered = vendor.renderRefusal(refused);
-    await settleQuietly(deps, {
-      reservationId: admission.reservationId,
-      kind: 'kept',
-      actualMicros: admission.reservedMicros,
-      audit: { ...baseAudit(facts, key, key.id), status: rendered.status, decision: 'allowed', reason: 'upstream_unreachable_kept', reservedMicros: admission.reservedMicros, settledMicros: admission.reservedMicros },
-    });
     deps.metrics.requests.inc({ vendor: vendor.name, decision: 'allowed', code: 'upstream_unreachable' });
-    res.writeHead(rendered.status === 503 ? 502 : rendered.status, rendered.headers);
-    res.end(rendered.body);
+    await settleAndAnswer(
+      deps,
+      {
+        reservationId: admission.reservationId,
+        kind: 'kept',
+        actualMicros: admission.reservedMicros,
+        audit: { ...baseAudit(facts, key, key.id), status: rendered.status, decision: 'allowed', reason: 'upstream_unreachable_kept', reservedMicros: admission.reservedMicros, settledMicros: admission.reservedMicros },
+      },
+      () => {
+        res.writeHead(rendered.status === 503 ? 502 : rendered.status, rendered.headers);
+        res.end(rendered.body);
+      },
+    );
     return { stop: 'answered' };
   }
   deps.metrics.upstreamSeconds.observe({ vendor: vendor.name }, Number(process.hrtime.bigint() - upstreamStarted) / 1e9);

@@ -20,6 +20,23 @@ export async function settleQuietly(deps: PipelineDeps, settlement: Parameters<S
 }
 
 /**
+ * Settles the reservation and answers the client, in the order the store allows. A store whose
+ * own reads commit queued settlements first (`Store.answersBeforeSettle`) lets the answer go out
+ * at once, and the settlement rides with the next request's admission; otherwise the answer
+ * waits for the settlement, so a reader on any instance finds the audit row once it has the answer.
+ */
+export async function settleAndAnswer(deps: PipelineDeps, settlement: Parameters<Store['settle']>[0], answer: () => unknown): Promise<void> {
+  if (!deps.store.answersBeforeSettle) {
+    await settleQuietly(deps, settlement);
+    await answer();
+    return;
+  }
+  const settled = settleQuietly(deps, settlement);
+  await answer();
+  await settled;
+}
+
+/**
  * An answer revealed what an object paid for earlier in this key tree really cost: the count
  * follows the vendor's figure. A failure here leaves the earlier estimate counted; the request
  * itself has already been answered correctly, so it is logged, not refused.

@@ -2,11 +2,12 @@
  * Stage 8, settle: 2xx -> the answer's amount; 4xx -> released (no money moved); 5xx -> kept. The
  * answer reaches the client one of three ways: a streamed model answer metered as it passes, a
  * body read whole (to settle from, reveal a price, or rewrite), or piped through untouched. Each
- * is ended only after its audit row is written, so a client that reads the audit right after a
- * call always finds it.
+ * is ended only after its audit row is written, or, on a store whose reads commit queued
+ * settlements first (SQLite), as soon as the settlement is queued: either way a client that reads
+ * the audit right after a call always finds it.
  */
 import { pipeline } from 'node:stream/promises';
-import type { AuditEntry } from '@keyleash/core';
+import type { AuditEntry, Settlement, SettlementKind } from '@keyleash/core';
 import type { RevealedPrice, StreamMeter, UpstreamAnswer } from '../../vendors/vendor.ts';
 import { relayMeteredStream } from '../metered-stream.ts';
 import type { Admitted } from './admit.ts';
@@ -15,7 +16,7 @@ import type { Authenticated } from './authenticate-key.ts';
 import type { RequestContext } from './context.ts';
 import type { Forwarded } from './forward.ts';
 import type { Priced } from './price-call.ts';
-import { repriceQuietly, settleQuietly } from './quiet-writes.ts';
+import { repriceQuietly, settleAndAnswer, settleQuietly } from './quiet-writes.ts';
 import { baseAudit, elapsedMs } from './request-facts.ts';
 
 type Settling = RequestContext & Authenticated & Priced & Admitted & Forwarded;
@@ -23,7 +24,7 @@ type Settling = RequestContext & Authenticated & Priced & Admitted & Forwarded;
 export async function settle(context: Settling): Promise<void> {
   const { deps, vendor, inbound, res, facts, key, secrets, pricing, admission, upstream, responseHeaders, upstreamRequestId, settleFromBody, revealsPrice } = context;
   const status = upstream.statusCode;
-  const kind = status < 300 ? 'settled' : status < 500 ? 'released' : 'kept';
+  const kind: SettlementKind = status < 300 ? 'settled' : status < 500 ? 'released' : 'kept';
   let body: Buffer | undefined;
   let settledMicros = kind === 'released' ? 0 : admission.reservedMicros;
   let paidObjectIds: string[] | undefined;
@@ -69,23 +70,32 @@ export async function settle(context: Settling): Promise<void> {
   deps.metrics.spendMicros.inc({ vendor: vendor.name }, settledMicros);
 
   if (body) {
-    await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, ...(paidObjectIds ? { paidObjectIds, paidObjectMicros } : {}), audit: { ...audit, latencyMs: elapsedMs(facts) } });
-    if (revealed) await repriceQuietly(deps, key, revealed, { ...audit, reason: 'price_revealed', latencyMs: elapsedMs(facts) });
+    const answerBody = body;
+    const settlement: Settlement = { reservationId: admission.reservationId, kind, actualMicros: settledMicros, ...(paidObjectIds ? { paidObjectIds, paidObjectMicros } : {}), audit: { ...audit, latencyMs: elapsedMs(facts) } };
     // a HEAD answer has no body but keeps the length the GET would have
-    if (inbound.method !== 'HEAD') responseHeaders['content-length'] = String(body.length);
-    res.writeHead(status, responseHeaders);
-    res.end(body);
+    if (inbound.method !== 'HEAD') responseHeaders['content-length'] = String(answerBody.length);
+    const answer = () => {
+      res.writeHead(status, responseHeaders);
+      res.end(answerBody);
+    };
+    if (!revealed) return settleAndAnswer(deps, settlement, answer);
+    // the correction follows the settlement it corrects, and is written before the answer goes out
+    await settleQuietly(deps, settlement);
+    await repriceQuietly(deps, key, revealed, { ...audit, reason: 'price_revealed', latencyMs: elapsedMs(facts) });
+    answer();
     return;
   }
   res.writeHead(status, responseHeaders);
-  try {
-    // with backpressure; ended only after the audit row is written
-    await pipeline(upstream.body, res, { end: false });
-  } catch (error) {
-    deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
-  }
-  await settleQuietly(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } });
-  res.end();
+  // ended only after the audit row is written, unless the store lets the answer go first
+  await settleAndAnswer(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } }, async () => {
+    try {
+      // with backpressure
+      await pipeline(upstream.body, res, { end: false });
+    } catch (error) {
+      deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
+    }
+    res.end();
+  });
 }
 
 /** A streamed model answer, settled from the usage it carries; without one the worst case stays counted. */
@@ -96,12 +106,15 @@ async function relayMetered({ deps, vendor, res, facts, admission, upstream, res
   // the stream's own usage when it carried one; otherwise (broken off, no usage) the worst case stays counted
   const metered = relayed.upstreamError ? undefined : meter.cost();
   const streamedMicros = metered?.micros ?? admission.reservedMicros;
-  await settleQuietly(deps, {
-    reservationId: admission.reservationId,
-    kind: metered ? 'settled' : 'kept',
-    actualMicros: streamedMicros,
-    audit: { ...audit, reason: metered ? audit.reason : 'stream_usage_missing_kept', settledMicros: streamedMicros, latencyMs: elapsedMs(facts) },
-  });
   deps.metrics.spendMicros.inc({ vendor: vendor.name }, streamedMicros);
-  res.end();
+  await settleAndAnswer(
+    deps,
+    {
+      reservationId: admission.reservationId,
+      kind: metered ? 'settled' : 'kept',
+      actualMicros: streamedMicros,
+      audit: { ...audit, reason: metered ? audit.reason : 'stream_usage_missing_kept', settledMicros: streamedMicros, latencyMs: elapsedMs(facts) },
+    },
+    () => res.end(),
+  );
 }

@@ -193,6 +193,8 @@ export class PostgresStore implements Store {
   readonly alerts: PostgresAlerts;
   readonly approvals: PostgresApprovals;
   readonly kind = 'postgres';
+  /** instances behind one load balancer read each other's rows: the answer waits for the settlement */
+  readonly answersBeforeSettle = false;
   private readonly sql;
   /** the tail of this instance's queue of admissions per key tree (see `admit`) */
   private readonly treeQueues = new Map<string, Promise<void>>();

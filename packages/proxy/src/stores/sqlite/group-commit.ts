@@ -2,6 +2,15 @@ import type Database from 'better-sqlite3';
 
 // captured at load, so a test's fake timers cannot stall the ledger
 const defer = setImmediate;
+const later = setTimeout;
+const cancelLater = clearTimeout;
+
+/**
+ * How long a settlement may wait for company (`runLazily`). Long enough for the next request of a
+ * client that sends one after another to arrive and carry it; short enough that a crash in the
+ * gap costs little (the reservation is kept and audited as outcome unknown, docs/durability.md).
+ */
+export const LAZY_COMMIT_MS = 5;
 
 interface Pending {
   work: () => unknown;
@@ -19,10 +28,16 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * audit tail, index edges) are written once per group. Units run in arrival order, each seeing
  * the ones before it, so the result is the same as running them one after another; nothing is
  * resolved before the COMMIT that made it durable. A lone unit runs exactly as before.
+ *
+ * A unit nobody waits on before answering (a settlement: its request was answered already) can
+ * run lazily: it starts no group of its own but rides with the next one, or commits on its own
+ * after LAZY_COMMIT_MS. A client sending one request after another then costs one transaction
+ * per request instead of two (its settlement rides with the next admission).
  */
 export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
+  private lazyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly step: (work: () => unknown) => unknown;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -36,19 +51,34 @@ export class GroupCommit {
     this.rollback = db.prepare('ROLLBACK');
   }
 
+  /** queues a unit for this event-loop turn's group */
   run<T>(work: () => T): Promise<T> {
+    const queued = this.enqueue(work);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      defer(() => this.flush());
+    }
+    return queued;
+  }
+
+  /** queues a unit for the next group, committed within LAZY_COMMIT_MS at the latest */
+  runLazily<T>(work: () => T): Promise<T> {
+    const queued = this.enqueue(work);
+    if (!this.scheduled && this.lazyTimer === undefined) this.lazyTimer = later(() => this.flush(), LAZY_COMMIT_MS);
+    return queued;
+  }
+
+  private enqueue<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, resolve: resolve as (value: never) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        defer(() => this.flush());
-      }
     });
   }
 
-  /** runs whatever is queued now (before closing the database) */
+  /** runs whatever is queued now: before a read that must see it, and before closing the database */
   flush(): void {
     this.scheduled = false;
+    if (this.lazyTimer !== undefined) cancelLater(this.lazyTimer);
+    this.lazyTimer = undefined;
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;

@@ -83,6 +83,8 @@ interface ReservationRow {
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  /** settlements ride with the next group (group-commit.ts `runLazily`); every read below commits them first */
+  readonly answersBeforeSettle = true;
   private readonly db: Database.Database;
   private readonly statements;
   /** admit, settle and audit: each atomic, committed in groups (see group-commit.ts) */
@@ -324,7 +326,7 @@ export class SqliteStore implements Store {
   }
 
   async settle(settlement: Settlement): Promise<AuditRecord> {
-    return this.group.run(() => this.settleNow(settlement));
+    return this.group.runLazily(() => this.settleNow(settlement));
   }
 
   private settleNow(settlement: Settlement): AuditRecord {
@@ -390,10 +392,12 @@ export class SqliteStore implements Store {
   }
 
   async countedForObject(rootId: string, objectId: string): Promise<number | undefined> {
+    this.group.flush();
     return (this.statements.countedFor.get(rootId, objectId) as { counted_micros: number } | undefined)?.counted_micros;
   }
 
   async reprice(request: Reprice): Promise<RepriceResult> {
+    this.group.flush();
     return this.db.transaction((): RepriceResult => {
       const paid = this.statements.paidBy.get(request.rootId, request.objectId) as
         | { id: string; chain_json: string; day: string; amount_micros: number; status: string }
@@ -413,6 +417,7 @@ export class SqliteStore implements Store {
   }
 
   async keySpend(ids: readonly string[], day: string): Promise<Map<string, KeySpend>> {
+    this.group.flush();
     const spend = new Map<string, KeySpend>();
     for (const id of ids) {
       const row = this.statements.keySpend.get({ id, day }) as { daily: number | null; total: number | null };
@@ -422,10 +427,12 @@ export class SqliteStore implements Store {
   }
 
   async spendByDay(id: string, fromDay: string, toDay: string): Promise<{ day: string; micros: number }[]> {
+    this.group.flush();
     return this.statements.spendByDay.all(id, fromDay, toDay) as { day: string; micros: number }[];
   }
 
   async spend(query: SpendQuery): Promise<SpendRow[]> {
+    this.group.flush();
     if (query.groupBy.by === 'request_vendor') {
       const byRequest = requestVendorSpendSql(query, SQLITE_DIALECT, 'audit');
       const rows = this.db.prepare(`${byRequest.sql} ORDER BY micros DESC, grp`).all(...byRequest.params) as { grp: string; micros: number; requests: number }[];
@@ -441,12 +448,14 @@ export class SqliteStore implements Store {
   }
 
   async queryAudit(filter: AuditFilter): Promise<AuditRecord[]> {
+    this.group.flush();
     const where = auditFilterWhere(filter, SQLITE_DIALECT);
     const sql = `SELECT * FROM audit ${where.sql} ORDER BY seq DESC LIMIT ${where.limit}`;
     return (this.db.prepare(sql).all(...where.params) as AuditRow[]).map(rowToAudit);
   }
 
   async auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
+    this.group.flush();
     return (this.statements.auditChain.all(afterSeq, pageSize) as AuditRow[]).map(rowToAudit);
   }
 }
