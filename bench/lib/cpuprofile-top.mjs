@@ -30,6 +30,12 @@ for (const [id, t] of perNode) {
     inclusive.set(key, (inclusive.get(key) ?? 0) + t);
   }
 }
-const show = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, +topN).map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled`);
+// shares of busy time: a bench's profile covers its idle gaps too, which would drown the rest
+const idle = self.get('(idle) :0') ?? 0;
+const busy = total - idle;
+self.delete('(idle) :0');
+inclusive.delete('(idle) :0');
+inclusive.delete('(root) :0');
+const show = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, +topN).map(([k, t]) => `${((100 * t) / busy).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (percentages below are of busy time)`);
 console.log(`--- self ---\n${show(self)}\n--- inclusive ---\n${show(inclusive)}`);
