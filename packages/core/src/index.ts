@@ -11,6 +11,7 @@ export * from './approvals/index.ts';
 export * from './request-path.ts';
 export * from './endpoint-pattern.ts';
 export * from './audit.ts';
+export * from './audit-log-check.ts';
 export * from './store.ts';
 export * from './admission.ts';
 export * from './refusal.ts';

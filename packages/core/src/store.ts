@@ -240,6 +240,13 @@ export interface Store {
   readonly alerts: AlertStore;
   /** calls held for a human decision (approvals/approval-store.ts) */
   readonly approvals: ApprovalStore;
-  /** every audit row in chain order, in pages, for `keyleash audit verify` */
-  auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]>;
+  /**
+   * The audit log's hash chains, for `keyleash audit verify`. SQLite keeps one (its writers are
+   * serialised by the database file anyway); PostgreSQL one per store instance, so instances never
+   * wait on each other to append, plus `shared`, the one chain rows written before schema version
+   * 21 formed. Every row belongs to exactly one chain.
+   */
+  auditChainIds(): Promise<string[]>;
+  /** one chain's rows in chain order (ascending seq), in pages */
+  auditChain(chainId: string, afterSeq: number, pageSize: number): Promise<AuditRecord[]>;
 }

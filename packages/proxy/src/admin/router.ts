@@ -6,7 +6,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   microsToUsd,
-  AuditChainVerifier,
+  verifyAuditLog,
   policyVendors,
   utcDay,
   type AuditDecision,
@@ -160,7 +160,7 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
   if (parts[0] === 'audit' && method === 'GET') {
     requireAdmin(req, deps);
     if (parts[1] === 'verify') {
-      const result = await verifyWholeChain(store);
+      const result = await verifyAuditLog(store);
       return sendJson(res, result.ok ? 200 : 409, result);
     }
     const decision = url.searchParams.get('decision');
@@ -216,16 +216,4 @@ function parseGrouping(text: string): SpendGrouping {
   if (text === 'vault_key' || text === 'root' || text === 'vendor' || text === 'request_vendor') return { by: text };
   if (text.startsWith('metadata.') && /^[A-Za-z0-9_.-]{1,64}$/.test(text.slice(9))) return { by: 'metadata', field: text.slice(9) };
   throw new ApiError(400, 'invalid_group_by', `group_by is vault_key, root, vendor, request_vendor or metadata.<field>, got "${text}"`);
-}
-
-export async function verifyWholeChain(store: Store) {
-  const pageSize = 5000;
-  const verifier = new AuditChainVerifier();
-  let after = 0;
-  for (;;) {
-    const page = await store.auditChain(after, pageSize);
-    for (const row of page) if (!verifier.push(row)) return verifier.result();
-    if (page.length < pageSize) return verifier.result();
-    after = page[page.length - 1]!.seq;
-  }
 }

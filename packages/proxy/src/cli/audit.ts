@@ -60,16 +60,16 @@ export function registerAuditCommands(program: Command, connection: () => CliCon
 
   audit
     .command('verify')
-    .description('recompute the hash chain of the whole audit log; exits 1 if any row was altered')
+    .description('recompute every hash chain of the audit log; exits 1 if any row was altered')
     .option('--json')
     .action(async (flags: { json?: boolean }) => {
       const connectionInfo = connection();
       const response = await fetch(new URL('/api/audit/verify', connectionInfo.url), { headers: { authorization: `Bearer ${connectionInfo.adminToken ?? ''}` } });
-      const result = (await response.json()) as { ok: boolean; rows: number; brokenAtSeq?: number; reason?: string; error?: { message: string } };
+      const result = (await response.json()) as { ok: boolean; rows: number; chains: number; brokenAtSeq?: number; brokenChain?: string; reason?: string; error?: { message: string } };
       if (result.error) throw new CliError(`${response.status}: ${result.error.message}`);
       if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else if (result.ok) process.stdout.write(`audit log intact: ${result.rows} rows, hash chain verified\n`);
-      else process.stdout.write(`audit log TAMPERED: row ${result.brokenAtSeq}: ${result.reason}\n`);
+      else if (result.ok) process.stdout.write(`audit log intact: ${result.rows} rows in ${result.chains} hash ${result.chains === 1 ? 'chain' : 'chains'}, every link verified\n`);
+      else process.stdout.write(`audit log TAMPERED: row ${result.brokenAtSeq} (chain ${result.brokenChain}): ${result.reason}\n`);
       if (!result.ok) process.exitCode = 1;
     });
 }

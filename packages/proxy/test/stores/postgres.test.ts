@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '@keyleash/core';
+import { auditHash, GENESIS_HASH, verifyAuditLog, type AuditEntry, type Store } from '@keyleash/core';
+import { auditEntryToRow } from '../../src/stores/rows.ts';
 import { PostgresStore } from '../../src/stores/postgres/postgres-store.ts';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../../src/stores/postgres/schema.ts';
 import { parsePostgresUrl } from '../../src/stores/postgres/connection.ts';
@@ -112,6 +113,42 @@ describe('postgres store specifics', () => {
     }
   });
 
+  it('migration 21: the chain all instances shared stays verifiable as "shared"; then each instance appends to a chain of its own', async () => {
+    const schema = await createTestSchema({ prefix: 'kl_v20' });
+    try {
+      const s = `"${schema.schema}"`;
+      await schema.sql.query(`CREATE SCHEMA ${s}`);
+      await schema.sql.query(`CREATE TABLE ${s}.schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+      for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version < 21)) {
+        await schema.sql.query(migration.sql(s));
+        await schema.sql.query(`INSERT INTO ${s}.schema_migrations VALUES ($1, $2, 0)`, [migration.version, migration.description]);
+      }
+      // three rows as version 20 wrote them: seq = last + 1, one chain
+      let prev = GENESIS_HASH;
+      for (let seq = 1; seq <= 3; seq++) {
+        const entry = auditEntry(`before-${seq}`);
+        const row = auditEntryToRow(entry);
+        const hash = auditHash(prev, entry);
+        await schema.sql.query(`INSERT INTO ${s}.audit (seq, ${Object.keys(row).join(', ')}, prev_hash, hash) VALUES (${Array.from({ length: Object.keys(row).length + 3 }, (_, i) => `$${i + 1}`).join(', ')})`, [seq, ...Object.values(row), prev, hash]);
+        prev = hash;
+      }
+      const [first, second] = await Promise.all([PostgresStore.connect(schema.storeUrl), PostgresStore.connect(schema.storeUrl)]);
+      const appended = await Promise.all([first!, second!, first!, second!].map((store, i) => store.appendAudit(auditEntry(`after-${i}`))));
+      expect(Math.min(...appended.map((row) => row.seq))).toBeGreaterThan(3);
+
+      const { rows } = await schema.sql.query<{ reason: string; chain_id: string }>(`SELECT reason, chain_id FROM ${s}.audit ORDER BY seq`);
+      const chainOf = (reason: string) => rows.find((row) => row.reason === reason)!.chain_id;
+      expect(['before-1', 'before-2', 'before-3'].map(chainOf)).toEqual(['shared', 'shared', 'shared']);
+      expect([chainOf('after-0'), chainOf('after-2')]).toEqual([first!.auditChainId, first!.auditChainId]);
+      expect([chainOf('after-1'), chainOf('after-3')]).toEqual([second!.auditChainId, second!.auditChainId]);
+      expect((await first!.auditChainIds()).sort()).toEqual(['shared', first!.auditChainId, second!.auditChainId].sort());
+      expect(await verifyAuditLog(second!)).toEqual({ ok: true, rows: 7, chains: 3 });
+      await Promise.all([first!.close(), second!.close()]);
+    } finally {
+      await schema.drop();
+    }
+  });
+
   it('refuses to run on a schema migrated by a newer keyleash', async () => {
     const schema = await createTestSchema({ prefix: 'kl_new' });
     try {
@@ -150,3 +187,7 @@ describe('postgres store specifics', () => {
     await client.end();
   });
 });
+
+function auditEntry(reason: string): AuditEntry {
+  return { at: 1, vaultKeyId: null, rootKeyId: null, metadata: {}, vendor: 'stripe', method: 'GET', path: '/v1/x', status: 200, decision: 'allowed', reason, reservedMicros: 0, settledMicros: 0, upstreamRequestId: null, idempotencyKey: null, latencyMs: 0, attribution: {} };
+}

@@ -14,7 +14,7 @@ import {
   hashSecret,
   OUTCOME_UNKNOWN_REASON,
   utcDay,
-  verifyAuditChain,
+  verifyAuditLog,
   type Admission,
   type AuditEntry,
   type AuditRecord,
@@ -121,23 +121,28 @@ async function spendOf(store: Store, key: VaultKeyRecord, day = TODAY) {
   return (await store.keySpend([key.id], day)).get(key.id)!;
 }
 
-/** the whole chain in pages, as `keyleash audit verify` reads it */
+/** every row of every chain, read chain by chain in small pages as `keyleash audit verify` reads them, in seq order */
 async function wholeChain(store: Store, pageSize = 7): Promise<AuditRecord[]> {
   const rows: AuditRecord[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await store.auditChain(after, pageSize);
-    rows.push(...page);
-    if (page.length < pageSize) return rows;
-    after = page[page.length - 1]!.seq;
+  for (const chainId of await store.auditChainIds()) {
+    let after = 0;
+    for (;;) {
+      const page = await store.auditChain(chainId, after, pageSize);
+      // within a chain, seq ascends in chain order
+      for (const [k, row] of page.entries()) expect(row.seq).toBeGreaterThan(k === 0 ? after : page[k - 1]!.seq);
+      rows.push(...page);
+      if (page.length < pageSize) break;
+      after = page[page.length - 1]!.seq;
+    }
   }
+  return rows.sort((a, b) => a.seq - b.seq);
 }
 
 async function expectChainIntact(store: Store): Promise<AuditRecord[]> {
   const rows = await wholeChain(store);
-  expect(verifyAuditChain(rows)).toEqual({ ok: true, rows: rows.length });
-  // gap-free: seq 1..n in chain order
-  expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+  expect(await verifyAuditLog(store, 7)).toEqual({ ok: true, rows: rows.length, chains: (await store.auditChainIds()).length });
+  // every row in exactly one chain, under its own seq
+  expect(new Set(rows.map((r) => r.seq)).size).toBe(rows.length);
   return rows;
 }
 
@@ -1068,7 +1073,7 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         expect(row!.hash).toBe(auditHash(row!.prevHash, written));
       });
 
-      it('keeps the chain linear and gap-free under concurrent appends from two instances', async () => {
+      it('keeps every chain linear under concurrent appends from two instances', async () => {
         const peer = await ctx.peer();
         const root = makeKey({ daily: 1000 * USD });
         await insert(ctx.store, root);
@@ -1128,10 +1133,12 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
           expect(await seqs({ afterSeq: base + 2 })).toEqual([4, 3]);
           expect(await ctx.store.queryAudit({ afterSeq: base + 4 })).toEqual([]);
         });
-        it('auditChain pages in seq order', async () => {
-          const page = await ctx.store.auditChain(base, 3);
+        it('auditChain pages one chain in seq order', async () => {
+          const [chainId] = await ctx.store.auditChainIds();
+          const page = await ctx.store.auditChain(chainId!, base, 3);
           expect(page.map((r) => r.seq - base)).toEqual([1, 2, 3]);
-          expect((await ctx.store.auditChain(base + 3, 100)).map((r) => r.seq - base)).toEqual([4]);
+          expect((await ctx.store.auditChain(chainId!, base + 3, 100)).map((r) => r.seq - base)).toEqual([4]);
+          expect(await ctx.store.auditChain('no such chain', 0, 100)).toEqual([]);
         });
       });
 
@@ -1147,11 +1154,28 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
       const ctx = useStore(makeStore);
 
       it('verification fails at the tampered row', async () => {
-        for (let i = 0; i < 5; i++) await ctx.store.appendAudit(entry({ reason: `row-${i}`, settledMicros: i }));
+        const records: AuditRecord[] = [];
+        for (let i = 0; i < 5; i++) records.push(await ctx.store.appendAudit(entry({ reason: `row-${i}`, settledMicros: i })));
         await expectChainIntact(ctx.store);
-        await ctx.handle.tamperAudit(3);
-        const check = verifyAuditChain(await wholeChain(ctx.store));
-        expect(check).toMatchObject({ ok: false, brokenAtSeq: 3 });
+        await ctx.handle.tamperAudit(records[2]!.seq);
+        expect(await verifyAuditLog(ctx.store, 2)).toMatchObject({ ok: false, brokenAtSeq: records[2]!.seq, reason: 'row content does not match its hash' });
+      });
+    });
+
+    describe('audit chains of several instances', () => {
+      const ctx = useStore(makeStore);
+
+      it('two instances appending at once: every row verifies, and a row altered in either chain is found', async () => {
+        const [first, second] = await ctx.instances(2);
+        const appended = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? first! : second!).appendAudit(entry({ reason: `both-${i}`, settledMicros: i }))),
+        );
+        const rows = await expectChainIntact(ctx.store);
+        expect(rows.filter((row) => row.reason?.startsWith('both-')).map((row) => row.reason).sort()).toEqual(appended.map((row) => row.reason).sort());
+        // the last row the second instance wrote: the end of whichever chain it appends to
+        const victim = appended[39]!;
+        await ctx.handle.tamperAudit(victim.seq);
+        expect(await verifyAuditLog(ctx.store)).toMatchObject({ ok: false, brokenAtSeq: victim.seq });
       });
     });
 

@@ -3,7 +3,9 @@
  *
  * Locking, in one sentence: every transaction that changes spend takes the row locks of the
  * chain's `vault_keys` rows in ascending id order (`SELECT … ORDER BY id FOR NO KEY UPDATE`),
- * and every audit append takes one advisory lock last, held until its COMMIT.
+ * and every audit append takes its audit chain's advisory lock last, held until its COMMIT. Each
+ * instance appends to a hash chain of its own, so that lock never makes one instance wait for
+ * another: instances serialise only on the keys they share.
  *
  * - `admit`: lock the chain, then (a new statement, so a fresh READ COMMITTED snapshot that sees
  *   whatever the previous lock holder committed) read the counters; run the shared
@@ -129,6 +131,7 @@ const AUDIT_GROUPS_IN_FLIGHT = 1;
 /** units per group at most (bounds the size of one round trip) */
 const AUDIT_GROUP_MAX = 64;
 
+
 export interface MigrationReport {
   schema: string;
   /** versions applied by this call (empty when the schema was already current) */
@@ -205,6 +208,11 @@ export class PostgresStore implements Store {
   private auditIdle: (() => void)[] = [];
   /** this instance's registration (see instance-registry.ts), made once the schema is migrated */
   private registration: Promise<PostgresInstanceRegistry> | undefined;
+  /**
+   * The audit hash chain this store instance appends to, its own: instances never wait on each
+   * other to append (see appendAuditLast), and `keyleash audit verify` walks every chain.
+   */
+  readonly auditChainId = randomUUID();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -249,7 +257,12 @@ export class PostgresStore implements Store {
         LEFT JOIN ${t('key_daily_spend')} d ON d.key_id = c.id AND d.day = $2
         LEFT JOIN ${t('key_total_spend')} tot ON tot.key_id = c.id`,
       spendByDay: `SELECT day, micros FROM ${t('key_daily_spend')} WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day`,
-      auditChain: `SELECT * FROM ${t('audit')} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      auditChain: `SELECT * FROM ${t('audit')} WHERE chain_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      // the distinct chains, one index probe each (a loose index scan over audit_chain)
+      auditChainIds: `WITH RECURSIVE chains(id) AS (
+          SELECT min(chain_id) FROM ${t('audit')}
+          UNION ALL SELECT (SELECT min(chain_id) FROM ${t('audit')} WHERE chain_id > chains.id) FROM chains WHERE chains.id IS NOT NULL
+        ) SELECT id FROM chains WHERE id IS NOT NULL`,
 
       // --- statement builders for the multi-statement round trips (values via lit) ---
       // THE lock order: vault_keys rows, ascending id, in admit, settle, reprice and revokeTree
@@ -337,16 +350,18 @@ export class PostgresStore implements Store {
         FROM ${t('counted_objects')} p JOIN ${t('reservations')} r ON r.id = p.reservation_id
         WHERE p.root_id = ${lit(rootId)} AND p.object_id = ${lit(objectId)} FOR UPDATE OF r`,
       setAmount: (id: string, micros: number) => `UPDATE ${t('reservations')} SET amount_micros = ${lit(micros)} WHERE id = ${lit(id)}`,
-      // Serialises audit appends of every instance: a transaction-scoped advisory lock (released
-      // by COMMIT or ROLLBACK, also when the connection dies)…
-      lockAudit: `SELECT pg_advisory_xact_lock(hashtext('keyleash:audit'), hashtext(${lit(schema)}))`,
+      // Serialises the appends to this instance's chain (only this instance writes it, so the lock
+      // is never contended across instances; it orders this instance's own transactions): a
+      // transaction-scoped advisory lock, released by COMMIT or ROLLBACK, also when the connection dies…
+      lockAudit: `SELECT pg_advisory_xact_lock(hashtext('keyleash:audit'), hashtext(${lit(`${schema}:${this.auditChainId}`)}))`,
       // …then, in a new statement (whose snapshot sees the previous holder's commit), the row
       // after the chain's last one, hashed by the database: sha256 of auditCanonical, whose
-      // text after the previous hash (`tail`) keyleash sends ready-made.
-      insertAudit: (row: ReturnType<typeof auditEntryToRow>, tail: string) => `INSERT INTO ${t('audit')} (seq, at, vault_key_id, root_key_id, metadata_json,
+      // text after the previous hash (`tail`) keyleash sends ready-made. seq comes from a
+      // sequence: unique and, within a chain, ascending in chain order (taken under the lock).
+      insertAudit: (row: ReturnType<typeof auditEntryToRow>, tail: string) => `INSERT INTO ${t('audit')} (chain_id, at, vault_key_id, root_key_id, metadata_json,
           vendor, method, path, status, decision, reason, reserved_micros, settled_micros, upstream_request_id, idempotency_key, latency_ms,
           attribution_json, prev_hash, hash)
-        SELECT coalesce(last.seq, 0) + 1, ${[
+        SELECT ${lit(this.auditChainId)}, ${[
           row.at,
           row.vault_key_id,
           row.root_key_id,
@@ -368,7 +383,7 @@ export class PostgresStore implements Store {
           .join(', ')},
           coalesce(last.hash, ${lit(GENESIS_HASH)}),
           encode(sha256(convert_to('["' || coalesce(last.hash, ${lit(GENESIS_HASH)}) || '",' || ${lit(tail)}, 'UTF8')), 'hex')
-        FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT seq, hash FROM ${t('audit')} ORDER BY seq DESC LIMIT 1) AS last ON true
+        FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT hash FROM ${t('audit')} WHERE chain_id = ${lit(this.auditChainId)} ORDER BY seq DESC LIMIT 1) AS last ON true
         RETURNING seq, prev_hash, hash`,
     };
   }
@@ -777,9 +792,9 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Group commit of settlements and audit appends, per instance. Every audit row takes the one
-   * advisory lock of the chain and holds it through COMMIT (and its WAL flush), so appends are
-   * serial across all instances; a group pays that lock, and the flush, once for all its units.
+   * Group commit of settlements and audit appends, per instance. Every audit row takes the
+   * advisory lock of this instance's chain and holds it through COMMIT (and its WAL flush); a
+   * group pays that lock, and the flush, once for all its units.
    * Units queued while a group is in flight (or in one event-loop turn) form the next group: one
    * transaction that claims their reservations (ascending id), locks the union of their chains'
    * keys (THE order, one statement), adjusts the counters, counts the objects they created, takes
@@ -963,12 +978,12 @@ export class PostgresStore implements Store {
 
   /**
    * Sends, in ONE round trip: `before` (statements of the transaction, opened here when `begin`),
-   * the audit lock, the audit row, COMMIT. The lock serialises every append across instances:
-   * seq is the last row's + 1 (gap-free: seq is not a sequence, so a rolled-back append leaves no
-   * hole) and prev_hash is its hash. The database computes the hash, so the lock is held only
-   * inside PostgreSQL (the INSERT and the commit), never across the network or this process's
-   * event loop. Should the lock ever be bypassed, the primary key on seq still refuses a second
-   * row claiming the same place, so the chain cannot fork.
+   * the audit lock, the audit row, COMMIT. The lock serialises the appends to this instance's
+   * chain (the group commit, a reprice and a recovery may append at once): prev_hash is the hash
+   * of the chain's last row, and seq (from a sequence: unique, with holes where a transaction
+   * rolled back) is taken under the lock, so it ascends in chain order. The database computes the
+   * hash, so the lock is held only inside PostgreSQL (the INSERT and the commit), never across the
+   * network or this process's event loop. Other instances append to their own chains meanwhile.
    */
   private async appendAuditLast(client: pg.PoolClient, entry: AuditEntry, before: string[], begin: boolean): Promise<AuditRecord> {
     const statements = [...(begin ? ['BEGIN'] : []), ...before, this.sql.lockAudit, this.sql.insertAudit(auditEntryToRow(entry), canonicalTail(entry)), 'COMMIT'];
@@ -1051,8 +1066,13 @@ export class PostgresStore implements Store {
     return rows.map(rowToAudit);
   }
 
-  async auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
-    const { rows } = await this.pool.query<AuditRow>(this.sql.auditChain, [afterSeq, pageSize]);
+  async auditChainIds(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(this.sql.auditChainIds);
+    return rows.map((row) => row.id);
+  }
+
+  async auditChain(chainId: string, afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
+    const { rows } = await this.pool.query<AuditRow>(this.sql.auditChain, [chainId, afterSeq, pageSize]);
     return rows.map(rowToAudit);
   }
 }

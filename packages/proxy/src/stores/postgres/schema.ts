@@ -1,8 +1,8 @@
 /**
  * Versioned migrations for the PostgreSQL store. The same tables and meaning as the SQLite
- * store (money in BIGINT micro-USD, instants in BIGINT epoch milliseconds). What keeps the audit
- * hash chain linear with several writers is a lock, not a table: see appendAuditLast in
- * postgres-store.ts.
+ * store (money in BIGINT micro-USD, instants in BIGINT epoch milliseconds). The audit log is one
+ * hash chain per instance (version 21), each kept linear by a lock of its own, not a table: see
+ * appendAuditLast in postgres-store.ts.
  *
  * Each migration is a function of the quoted schema name, because every statement names its
  * schema (see connection.ts). All pending migrations run in ONE transaction that first takes a
@@ -166,6 +166,25 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
         pid INTEGER NOT NULL,
         started_at BIGINT NOT NULL
       );
+    `,
+  },
+  {
+    version: 21,
+    description: 'an audit hash chain per instance: instances no longer serialise on one audit lock',
+    sql: (s) => `
+      -- Rows written before this version formed one chain that every instance shared: 'shared'.
+      -- From here on, each instance appends to a chain of its own (postgres-store.ts, appendAuditLast).
+      -- (A column with a constant default is added without rewriting the table or firing the
+      -- append-only triggers.)
+      ALTER TABLE ${s}.audit ADD COLUMN chain_id TEXT NOT NULL DEFAULT 'shared';
+      ALTER TABLE ${s}.audit ALTER COLUMN chain_id DROP DEFAULT;
+      -- seq is no longer "the last row's + 1" under a global lock but a sequence: unique, ascending
+      -- within each chain, with holes where a transaction rolled back.
+      CREATE SEQUENCE ${s}.audit_seq OWNED BY ${s}.audit.seq;
+      SELECT setval('${s}.audit_seq', coalesce((SELECT max(seq) FROM ${s}.audit), 0) + 1, false);
+      ALTER TABLE ${s}.audit ALTER COLUMN seq SET DEFAULT nextval('${s}.audit_seq');
+      -- a chain's last row (the next append's prev_hash), and one chain's rows in order for verify
+      CREATE INDEX audit_chain ON ${s}.audit (chain_id, seq);
     `,
   },
 ];

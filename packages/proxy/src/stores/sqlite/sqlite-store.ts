@@ -75,6 +75,9 @@ interface ReservationRow {
   object_micros: number;
 }
 
+/** the name of the one audit hash chain of a SQLite store */
+export const SQLITE_AUDIT_CHAIN = 'main';
+
 /**
  * The embedded store: one SQLite file, WAL mode. Every admission and settlement runs inside a
  * `BEGIN IMMEDIATE` transaction, so it is atomic even with several processes on one file; those
@@ -454,7 +457,13 @@ export class SqliteStore implements Store {
     return (this.db.prepare(sql).all(...where.params) as AuditRow[]).map(rowToAudit);
   }
 
-  async auditChain(afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
+  /** one chain: every writer of the file appends under its write lock */
+  async auditChainIds(): Promise<string[]> {
+    return [SQLITE_AUDIT_CHAIN];
+  }
+
+  async auditChain(chainId: string, afterSeq: number, pageSize: number): Promise<AuditRecord[]> {
+    if (chainId !== SQLITE_AUDIT_CHAIN) return [];
     this.group.flush();
     return (this.statements.auditChain.all(afterSeq, pageSize) as AuditRow[]).map(rowToAudit);
   }
