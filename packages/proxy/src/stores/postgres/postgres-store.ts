@@ -131,6 +131,24 @@ const AUDIT_GROUPS_IN_FLIGHT = 1;
 /** units per group at most (bounds the size of one round trip) */
 const AUDIT_GROUP_MAX = 64;
 
+/**
+ * Settlements that count no more than their reservations commit without waiting for the WAL
+ * flush (`synchronous_commit = off` for that transaction only): their rows are visible to every
+ * instance at COMMIT as always, and only a crash of PostgreSQL itself in the next few hundred
+ * milliseconds could lose them. What a lost settlement leaves is what it found: the reservation
+ * held at its full amount, with the request's facts, both committed durably before forwarding, so
+ * the next start recovers it (counted at the reservation, audited as outcome unknown): the ledger
+ * never counts less than what was forwarded. A settlement that raises the count, a release
+ * (alone), a correction and a refusal's audit row still wait for the flush. A later durable
+ * commit flushes every earlier one, so nothing durable ever rests on a lost settlement.
+ */
+const DONT_WAIT_FOR_FLUSH = 'SET LOCAL synchronous_commit TO off';
+
+/** true when losing these settlements in a database crash would leave the ledger counting at least as much */
+function safeToCommitLazily(reservations: Iterable<ClaimedReservation>): boolean {
+  for (const reservation of reservations) if (reservation.amount_micros > reservation.reserved_micros) return false;
+  return true;
+}
 
 export interface MigrationReport {
   schema: string;
@@ -724,7 +742,7 @@ export class PostgresStore implements Store {
       }
       // Round trip 2: when the amount changed, lock the chain (THE order) and adjust the counters
       // of the reservation's own day; the objects it created; the audit row; COMMIT.
-      const before: string[] = [];
+      const before: string[] = safeToCommitLazily([reservation]) ? [DONT_WAIT_FOR_FLUSH] : [];
       const delta = reservation.amount_micros - reservation.reserved_micros;
       if (delta !== 0) {
         const chainIds = JSON.parse(reservation.chain_json) as string[];
@@ -895,6 +913,7 @@ export class PostgresStore implements Store {
       // objects created (one statement, sorted; the first unit to name an object keeps it, the
       // count is the largest), the audit lock, the audit rows in arrival order, COMMIT.
       const statements: string[] = begun ? [] : ['BEGIN'];
+      if (units.every((unit) => unit.kind === 'settle') && safeToCommitLazily(claimedBy.values())) statements.push(DONT_WAIT_FOR_FLUSH);
       const paid = new Map<string, CountedObjectRow>();
       const lockIds = new Set<string>();
       const spends: string[] = [];
