@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, it, vi } from 'vitest';
 import { auditHash, GENESIS_HASH, verifyAuditLog, type AuditEntry, type Store } from '@keyleash/core';
 import { auditEntryToRow } from '../../src/stores/rows.ts';
 import { PostgresStore } from '../../src/stores/postgres/postgres-store.ts';
@@ -174,6 +175,35 @@ describe('postgres store specifics', () => {
       expect(rows[0].n).toBe(POSTGRES_MIGRATIONS.length);
       await store.close();
     } finally {
+      await schema.drop();
+    }
+  });
+
+  it('admits the common case in one round trip; a request that does not clearly fit gets the full check, which names the refusal', async () => {
+    const schema = await createTestSchema({ prefix: 'kl_rt' });
+    const store = await PostgresStore.connect(schema.storeUrl);
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      const key = { id: 'rootkeybbbbbbbbb', parentId: null, rootId: 'rootkeybbbbbbbbb', depth: 0, secretHash: 'x', createdAt: 1, revokedAt: null,
+        policy: { vendor: 'stripe' as const, dailyCapMicros: 5_000_000, totalCapMicros: null, allowedEndpoints: ['POST /v1/*'], expiresAt: Date.UTC(2040, 0, 1), rateLimitPerMinute: null, metadata: {}, unpriced: {}, stripeAccounts: [] } };
+      await store.insertKey(key);
+      const now = Date.UTC(2030, 0, 15, 12);
+      const admit = async (amountMicros: number) => {
+        sent.mockClear();
+        const admission = await store.admit({ keyChain: [key.id], amountMicros, now });
+        return { admission, roundTrips: sent.mock.calls.length };
+      };
+      // the first admission registers this instance (its own connection); count from the second
+      await admit(1_000_000);
+      expect(await admit(3_000_000)).toMatchObject({ admission: { ok: true, reservedMicros: 3_000_000 }, roundTrips: 1 });
+      const refused = await admit(2_000_000);
+      expect(refused.admission).toEqual({ ok: false, refusal: { kind: 'daily_cap', keyId: key.id, capMicros: 5_000_000, spentMicros: 4_000_000, requestedMicros: 2_000_000 } });
+      // the one-message attempt, its rollback, then the full check's read and its rollback
+      expect(refused.roundTrips).toBe(4);
+      expect((await store.keySpend([key.id], '2030-01-15')).get(key.id)).toEqual({ dailyMicros: 4_000_000, totalMicros: 4_000_000 });
+    } finally {
+      sent.mockRestore();
+      await store.close();
       await schema.drop();
     }
   });

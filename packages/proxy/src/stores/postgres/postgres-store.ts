@@ -103,6 +103,23 @@ interface CountedObjectRow {
   reservationId: string;
 }
 
+/** the reservation row an admission writes */
+interface ReservationInsert {
+  id: string;
+  keyId: string;
+  rootId: string;
+  chain: readonly string[];
+  day: string;
+  micros: number;
+  now: number;
+  object: { id: string; ceilingMicros: number; micros: number } | undefined;
+  instanceId: number;
+  requestJson: string | null;
+}
+
+/** SQLSTATE raised by admission_fits (migration 22): the one-round-trip admission must give way to the full check */
+const NEEDS_FULL_CHECK = 'KL001';
+
 /** a held reservation with no instance recorded (written before migration 20) is recovered once this old */
 const ABANDONED_UNOWNED_AFTER_MS = 60_000;
 
@@ -303,22 +320,31 @@ export class PostgresStore implements Store {
           ON CONFLICT (key_id, day) DO UPDATE SET micros = d.micros + EXCLUDED.micros;
         INSERT INTO ${t('key_total_spend')} AS tot (key_id, micros) VALUES ${ids.map((id) => `(${lit(id)}, ${lit(micros)})`).join(', ')}
           ON CONFLICT (key_id) DO UPDATE SET micros = tot.micros + EXCLUDED.micros`,
+      // the guard of the one-round-trip admission (see admittedInOneRoundTrip): true, or an error
+      // NEEDS_FULL_CHECK that stops the rest of the message (admission_fits, migration 22)
+      fitsEveryLink: (ids: readonly string[], day: string, micros: number, now: number, windowStart: number) => `SELECT ${s}.admission_fits(
+          count(*) = ${ids.length} AND coalesce(bool_and(
+            k.revoked_at IS NULL AND k.expires_at > ${lit(now)}
+            AND (k.rate_limit_per_minute IS NULL OR (CASE WHEN w.window_start = ${lit(windowStart)} THEN w.count ELSE 0 END) + 1 <= k.rate_limit_per_minute)
+            AND (${lit(micros)} = 0 OR (
+              (k.daily_cap_micros IS NULL OR coalesce(d.micros, 0) + ${lit(micros)} <= k.daily_cap_micros)
+              AND (k.total_cap_micros IS NULL OR coalesce(tot.micros, 0) + ${lit(micros)} <= k.total_cap_micros)))
+          ), false))
+        FROM ${t('vault_keys')} k
+        LEFT JOIN ${t('key_daily_spend')} d ON d.key_id = k.id AND d.day = ${lit(day)}
+        LEFT JOIN ${t('key_total_spend')} tot ON tot.key_id = k.id
+        LEFT JOIN ${t('key_rate_window')} w ON w.key_id = k.id
+        WHERE k.id = ANY(${textArray(ids)})`,
+      // countRequests for the chain's rate-limited keys, chosen by the database
+      countRequestsOfLimited: (ids: readonly string[], windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
+        SELECT id, ${lit(windowStart)}, 1 FROM ${t('vault_keys')} WHERE id = ANY(${textArray(ids)}) AND rate_limit_per_minute IS NOT NULL
+        ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + 1 ELSE 1 END,
+          window_start = EXCLUDED.window_start`,
       countRequests: (ids: readonly string[], windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
         VALUES ${ids.map((id) => `(${lit(id)}, ${lit(windowStart)}, 1)`).join(', ')}
         ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + 1 ELSE 1 END,
           window_start = EXCLUDED.window_start`,
-      insertReservation: (r: {
-        id: string;
-        keyId: string;
-        rootId: string;
-        chain: readonly string[];
-        day: string;
-        micros: number;
-        now: number;
-        object: { id: string; ceilingMicros: number; micros: number } | undefined;
-        instanceId: number;
-        requestJson: string | null;
-      }) =>
+      insertReservation: (r: ReservationInsert) =>
         `INSERT INTO ${t('reservations')} (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at,
           object_id, object_ceiling_micros, object_micros, instance_id, request_json)
         VALUES (${lit(r.id)}, ${lit(r.keyId)}, ${lit(r.rootId)}, ${lit(JSON.stringify(r.chain))}, ${lit(r.day)}, ${lit(r.micros)}, ${lit(r.micros)}, 'held', ${lit(r.now)},
@@ -650,10 +676,16 @@ export class PostgresStore implements Store {
   ): Promise<Admission> {
     const instance = await this.registered();
     return this.withConnection(async (client): Promise<Admission> => {
+      const step = request.object;
+      // The common case (no object step, no Idempotency-Key) in one round trip, when it fits
+      if (!step && idempotencyKey === null) {
+        const reservationId = randomUUID();
+        const reservation = { id: reservationId, keyId: leafId, rootId, chain: chainIds, day, micros: request.amountMicros, now: request.now, object: undefined, instanceId: instance.id, requestJson: encodeRequestFacts(request.request) };
+        if (await this.admittedInOneRoundTrip(client, reservation, windowStart)) return { ok: true, reservationId, reservedMicros: request.amountMicros, idempotentReplay: false };
+      }
       // Round trip 1: lock every key of the chain (ascending id: no deadlock; revocation is read
       // here, fresh), then read the counters in a new statement, whose snapshot sees every
       // earlier lock holder's commit.
-      const step = request.object;
       const [, locked, daily, total, windows, idempotent, objectCount] = await run(
         client,
         `BEGIN; ${this.sql.lockKeys(chainIds)}; ${this.sql.counters(chainIds, day, leafId, idempotencyKey)}${step ? `; ${this.sql.objectCount(rootId, step.id)}` : ''}`,
@@ -723,6 +755,31 @@ export class PostgresStore implements Store {
       await run(client, writes.join(';\n'));
       return { ok: true, reservationId, reservedMicros: amount, idempotentReplay: replayOf !== undefined };
     });
+  }
+
+  /**
+   * One round trip: BEGIN, lock the chain's keys (THE order), then a guard that lets the rest run
+   * only if the request clearly fits (every key exists, is active and unexpired, under its rate
+   * limit, and the amount fits every cap: `fitsEveryLink`, a conservative restatement of
+   * `checkAdmission` read under the same locks), then the writes and COMMIT. When the guard
+   * does not pass, PostgreSQL stops at it (error NEEDS_FULL_CHECK), the transaction is rolled
+   * back, and the caller runs the two-round-trip admission, where the shared rule decides and
+   * names the refusal. The guard can only send a request to that full check, never admit one the
+   * shared rule refuses (a randomised test compares the two), so caps stay exactly as exact.
+   */
+  private async admittedInOneRoundTrip(client: pg.PoolClient, reservation: ReservationInsert, windowStart: number): Promise<boolean> {
+    const { chain, day, micros, now } = reservation;
+    const statements = ['BEGIN', this.sql.lockKeys(chain), this.sql.fitsEveryLink(chain, day, micros, now, windowStart), this.sql.countRequestsOfLimited(chain, windowStart)];
+    if (micros > 0) statements.push(this.sql.addSpend(chain, day, micros));
+    statements.push(this.sql.insertReservation(reservation), 'COMMIT');
+    try {
+      await run(client, statements.join(';\n'));
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== NEEDS_FULL_CHECK) throw error;
+      await client.query('ROLLBACK');
+      return false;
+    }
   }
 
   settle(settlement: Settlement): Promise<AuditRecord> {

@@ -187,6 +187,23 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
       CREATE INDEX audit_chain ON ${s}.audit (chain_id, seq);
     `,
   },
+  {
+    version: 22,
+    description: 'the guard of the one-round-trip admission',
+    sql: (s) => `
+      -- Lets an admission send its checks and its writes in one message: the statement that calls
+      -- it stops the message with SQLSTATE KL001 unless the request fits (postgres-store.ts,
+      -- admittedInOneRoundTrip), and the store then runs the full two-round-trip check.
+      CREATE FUNCTION ${s}.admission_fits(fits boolean) RETURNS boolean LANGUAGE plpgsql AS $$
+        BEGIN
+          IF fits IS NOT TRUE THEN
+            RAISE EXCEPTION 'keyleash: this admission needs the full check' USING ERRCODE = 'KL001';
+          END IF;
+          RETURN true;
+        END
+      $$;
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
