@@ -208,6 +208,41 @@ describe('postgres store specifics', () => {
     }
   });
 
+  it('a burst on one key tree is admitted in batches, one transaction each; a burst past the cap admits exactly what fits', async () => {
+    const schema = await createTestSchema({ prefix: 'kl_batch' });
+    const store = await PostgresStore.connect(schema.storeUrl);
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      const root = { id: 'rootkeyccccccccc', parentId: null, rootId: 'rootkeyccccccccc', depth: 0, secretHash: 'x', createdAt: 1, revokedAt: null,
+        policy: { vendor: 'stripe' as const, dailyCapMicros: 30_000_000, totalCapMicros: null, allowedEndpoints: ['POST /v1/*'], expiresAt: Date.UTC(2040, 0, 1), rateLimitPerMinute: 100, metadata: {}, unpriced: {}, stripeAccounts: [] } };
+      const children = ['childaaaaaaaaaaa', 'childbbbbbbbbbbb'].map((id) => ({ ...root, id, parentId: root.id, depth: 1, policy: { ...root.policy, dailyCapMicros: 20_000_000, rateLimitPerMinute: null } }));
+      for (const key of [root, ...children]) await store.insertKey(key);
+      const now = Date.UTC(2030, 0, 15, 12);
+      const day = '2030-01-15';
+      await store.admit({ keyChain: [root.id], amountMicros: 0, now }); // registers this instance
+      sent.mockClear();
+      const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => store.admit({ keyChain: [children[i % 2]!.id, root.id], amountMicros: 1_000_000, now })));
+      expect(burst.every((admission) => admission.ok)).toBe(true);
+      // far fewer messages than admissions: the queued ones went together
+      expect(sent.mock.calls.length).toBeLessThan(10);
+      const spend = await store.keySpend([root.id, ...children.map((c) => c.id)], day);
+      expect([...spend.values()]).toEqual([{ dailyMicros: 20_000_000, totalMicros: 20_000_000 }, { dailyMicros: 10_000_000, totalMicros: 10_000_000 }, { dailyMicros: 10_000_000, totalMicros: 10_000_000 }]);
+
+      // 10 USD of room left on the root, 20 requests of 1 USD at once: exactly 10 go through
+      const past = await Promise.all(Array.from({ length: 20 }, (_, i) => store.admit({ keyChain: [children[i % 2]!.id, root.id], amountMicros: 1_000_000, now })));
+      expect(past.filter((admission) => admission.ok)).toHaveLength(10);
+      for (const refused of past.filter((admission) => !admission.ok)) expect(refused).toMatchObject({ ok: false, refusal: { kind: 'daily_cap', keyId: root.id } });
+      expect((await store.keySpend([root.id], day)).get(root.id)).toEqual({ dailyMicros: 30_000_000, totalMicros: 30_000_000 });
+      // every admitted request counted once against the root's rate limit
+      const { rows } = await schema.sql.query<{ count: number }>(`SELECT count FROM "${schema.schema}".key_rate_window WHERE key_id = $1`, [root.id]);
+      expect(rows[0]!.count).toBe(1 + 20 + 10);
+    } finally {
+      sent.mockRestore();
+      await store.close();
+      await schema.drop();
+    }
+  });
+
   it('fails loudly when the server cannot be reached', async () => {
     await expect(PostgresStore.connect('postgres://postgres@127.0.0.1:1/test?schema=nowhere')).rejects.toThrow(/PostgreSQL store 127\.0\.0\.1:1\/test/);
   });

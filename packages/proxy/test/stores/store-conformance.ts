@@ -19,6 +19,7 @@ import {
   utcDay,
   verifyAuditLog,
   type Admission,
+  type AdmissionRefusal,
   type AuditEntry,
   type AuditRecord,
   type SettlementKind,
@@ -713,6 +714,62 @@ export function describeStoreConformance(name: string, makeStore: MakeStore): vo
         expect(refused).toBeGreaterThan(25);
         for (const [id, state] of model) {
           expect((await ctx.store.keySpend([id], TODAY)).get(id), id).toEqual({ dailyMicros: state.dailySpentMicros, totalMicros: state.totalSpentMicros });
+        }
+      });
+
+      it('keeps every cap and rate limit under concurrent bursts over a random forest, and counts exactly what it admitted', async () => {
+        // Bursts of concurrent admissions (a store may batch them: PostgreSQL admits a tree's
+        // queued requests together when they all fit). Orders are unknowable here, so this checks
+        // what must hold in any order: no cap or rate limit passed, the counters equal the sum
+        // of what was admitted, and every refusal names a key of its chain for a reason it had.
+        let seed = 11;
+        const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+        const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+        const chains: VaultKeyRecord[][] = [];
+        const keys = new Map<string, VaultKeyRecord>();
+        for (let t = 0; t < 3; t++) {
+          const root = makeKey({ daily: pick([8 * USD, 15 * USD]), rate: pick([null, 12]) });
+          const children = [makeKey({ parent: root, daily: pick([null, 5 * USD]), rate: pick([null, 6]) }), makeKey({ parent: root, total: pick([null, 4 * USD]) })];
+          await insert(ctx.store, root, ...children);
+          for (const key of [root, ...children]) keys.set(key.id, key);
+          chains.push([root], ...children.map((child) => [child, root]));
+        }
+        const admittedMicros = new Map<string, number>();
+        const admittedCount = new Map<string, number>();
+        const refusals: { refusal: AdmissionRefusal; amount: number }[] = [];
+        for (let round = 0; round < 6; round++) {
+          const burst = Array.from({ length: 16 }, () => ({ chain: pick(chains), amount: pick([0, 500_000, USD, 2 * USD]) }));
+          const results = await Promise.all(burst.map(({ chain, amount }) => ctx.store.admit({ keyChain: chainOf(...chain), amountMicros: amount, now: NOW })));
+          results.forEach((result, i) => {
+            const { chain, amount } = burst[i]!;
+            if (result.ok) {
+              expect(result.reservedMicros).toBe(amount);
+              for (const key of chain) {
+                admittedMicros.set(key.id, (admittedMicros.get(key.id) ?? 0) + amount);
+                admittedCount.set(key.id, (admittedCount.get(key.id) ?? 0) + 1);
+              }
+            } else {
+              expect(chain.map((key) => key.id)).toContain((result.refusal as { keyId: string }).keyId);
+              expect(['daily_cap', 'total_cap', 'rate_limited']).toContain(result.refusal.kind);
+              if (result.refusal.kind !== 'rate_limited') expect(amount).toBeGreaterThan(0);
+              refusals.push({ refusal: result.refusal, amount });
+            }
+          });
+        }
+        expect([...admittedCount.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
+        for (const [id, key] of keys) {
+          const spent = (await ctx.store.keySpend([id], TODAY)).get(id)!;
+          expect(spent, id).toEqual({ dailyMicros: admittedMicros.get(id) ?? 0, totalMicros: admittedMicros.get(id) ?? 0 });
+          if (key.policy.dailyCapMicros !== null) expect(spent.dailyMicros).toBeLessThanOrEqual(key.policy.dailyCapMicros);
+          if (key.policy.totalCapMicros !== null) expect(spent.totalMicros).toBeLessThanOrEqual(key.policy.totalCapMicros);
+          if (key.policy.rateLimitPerMinute) expect(admittedCount.get(id) ?? 0).toBeLessThanOrEqual(key.policy.rateLimitPerMinute);
+        }
+        // spend only grew, so a refusal had no room even then: none was refused while room remained
+        for (const { refusal, amount } of refusals) {
+          const key = keys.get((refusal as { keyId: string }).keyId)!;
+          if (refusal.kind === 'daily_cap') expect((admittedMicros.get(key.id) ?? 0) + amount).toBeGreaterThan(key.policy.dailyCapMicros!);
+          if (refusal.kind === 'total_cap') expect((admittedMicros.get(key.id) ?? 0) + amount).toBeGreaterThan(key.policy.totalCapMicros!);
+          if (refusal.kind === 'rate_limited') expect(admittedCount.get(key.id)).toBe(key.policy.rateLimitPerMinute);
         }
       });
     });

@@ -33,7 +33,9 @@
  * - lock order overall: key tree advisory lock (revokeTree, insertChildKey) -> reservation row
  *   (settle, reprice) -> vault_keys rows by id -> object count rows (counted_objects) -> audit lock.
  * - within one instance, admissions of one key tree queue in this process first (they would
- *   serialise on the root's row anyway), so a hot tree has one waiter per instance in PostgreSQL.
+ *   serialise on the root's row anyway), so a hot tree has one waiter per instance in PostgreSQL;
+ *   what queued meanwhile is admitted as one batch, in one transaction, when it clearly fits
+ *   (`admitBatch`), and one by one otherwise.
  * - group commit: settlements and audit appends that arrive while the previous group is running
  *   share one transaction (claims in reservation-id order, one key-lock statement in id order, the
  *   audit lock taken once, rows appended in arrival order); nothing resolves before its COMMIT. If
@@ -41,8 +43,10 @@
  *
  * Lock hold time is what contended keys and the audit chain pay for, so the hot paths send
  * several statements per round trip (the simple-query protocol, with values rendered by `lit`,
- * since it takes no parameters): an admission is two round trips (`BEGIN; lock; read`, then
- * `writes; COMMIT`) and holds its key locks across one of them; a settlement is two round trips
+ * since it takes no parameters): an admission (or a batch of them) is one round trip in the
+ * common case (`admittedInOneRoundTrip`: `BEGIN; lock; guard; writes; COMMIT`), its key locks
+ * held only inside PostgreSQL; otherwise two (`BEGIN; lock; read`, then `writes; COMMIT`), with
+ * the key locks held across one of them; a settlement is two round trips
  * (`BEGIN; claim`, then `lock keys; adjust; audit lock; audit row; COMMIT`) and an audit append
  * one, so the chain's lock (and a settlement's key locks) are held only inside PostgreSQL: the
  * database computes the audit hash (sha256 of the same canonical text as `auditHash`).
@@ -80,6 +84,7 @@ import {
 } from '@keyleash/core';
 import { abandonedAuditOf, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type HeldRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
+import { TreeBatches, type Outcome } from './tree-batches.ts';
 import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, requestVendorSpendSql, spendGroupExpression } from '../sql-filters.ts';
 import { PostgresAlerts } from './postgres-alerts.ts';
 import { PostgresApprovals } from './postgres-approvals.ts';
@@ -115,6 +120,23 @@ interface ReservationInsert {
   object: { id: string; ceilingMicros: number; micros: number } | undefined;
   instanceId: number;
   requestJson: string | null;
+}
+
+/** an admission waiting in its key tree's queue (see `admit`), with what every path needs of it */
+interface QueuedAdmission {
+  request: AdmitRequest;
+  chainIds: readonly string[];
+  leafId: string;
+  rootId: string;
+  day: string;
+  windowStart: number;
+  idempotencyKey: string | null;
+}
+
+/** the reservation of a common-case admission (no payment step, no Idempotency-Key) */
+function commonReservation(queued: QueuedAdmission, instanceId: number): ReservationInsert {
+  const { request, leafId, rootId, chainIds, day } = queued;
+  return { id: randomUUID(), keyId: leafId, rootId, chain: chainIds, day, micros: request.amountMicros, now: request.now, object: undefined, instanceId, requestJson: encodeRequestFacts(request.request) };
 }
 
 /** SQLSTATE raised by admission_fits (migration 22): the one-round-trip admission must give way to the full check */
@@ -234,8 +256,8 @@ export class PostgresStore implements Store {
   /** instances behind one load balancer read each other's rows: the answer waits for the settlement */
   readonly answersBeforeSettle = false;
   private readonly sql;
-  /** the tail of this instance's queue of admissions per key tree (see `admit`) */
-  private readonly treeQueues = new Map<string, Promise<void>>();
+  /** this instance's admissions, queued and batched per key tree (see `admit`) */
+  private readonly admissions = new TreeBatches<QueuedAdmission, Admission>((batch) => this.admitBatch(batch));
   /** settlements and audit appends waiting for the next group commit (see `enqueueAudit`) */
   private auditQueue: PendingAudit[] = [];
   private auditScheduled = false;
@@ -259,6 +281,12 @@ export class PostgresStore implements Store {
     const t = (table: string) => `${s}.${table}`;
     this.alerts = new PostgresAlerts(pool, t('alerts'));
     this.approvals = new PostgresApprovals(pool, t('approvals'));
+    // each key by its own amount (two statements: daily, total)
+    const addSpendPerKey = (amounts: readonly (readonly [string, number])[], day: string) =>
+      `INSERT INTO ${t('key_daily_spend')} AS d (key_id, day, micros) VALUES ${amounts.map(([id, micros]) => `(${lit(id)}, ${lit(day)}, ${lit(micros)})`).join(', ')}
+          ON CONFLICT (key_id, day) DO UPDATE SET micros = d.micros + EXCLUDED.micros;
+        INSERT INTO ${t('key_total_spend')} AS tot (key_id, micros) VALUES ${amounts.map(([id, micros]) => `(${lit(id)}, ${lit(micros)})`).join(', ')}
+          ON CONFLICT (key_id) DO UPDATE SET micros = tot.micros + EXCLUDED.micros`;
     this.sql = {
       t,
       // --- parameterised statements (one per round trip) ---
@@ -315,30 +343,31 @@ export class PostgresStore implements Store {
                 WHERE i.key_id = ${lit(leafId)} AND i.idempotency_key = ${lit(idempotencyKey)}`,
         ].join(';\n'),
       // plain VALUES lists: cheaper to plan than a CTE over unnest (planning dominates here)
-      addSpend: (ids: readonly string[], day: string, micros: number) =>
-        `INSERT INTO ${t('key_daily_spend')} AS d (key_id, day, micros) VALUES ${ids.map((id) => `(${lit(id)}, ${lit(day)}, ${lit(micros)})`).join(', ')}
-          ON CONFLICT (key_id, day) DO UPDATE SET micros = d.micros + EXCLUDED.micros;
-        INSERT INTO ${t('key_total_spend')} AS tot (key_id, micros) VALUES ${ids.map((id) => `(${lit(id)}, ${lit(micros)})`).join(', ')}
-          ON CONFLICT (key_id) DO UPDATE SET micros = tot.micros + EXCLUDED.micros`,
+      addSpend: (ids: readonly string[], day: string, micros: number) => addSpendPerKey(ids.map((id) => [id, micros]), day),
+      addSpendPerKey,
       // the guard of the one-round-trip admission (see admittedInOneRoundTrip): true, or an error
-      // NEEDS_FULL_CHECK that stops the rest of the message (admission_fits, migration 22)
-      fitsEveryLink: (ids: readonly string[], day: string, micros: number, now: number, windowStart: number) => `SELECT ${s}.admission_fits(
-          count(*) = ${ids.length} AND coalesce(bool_and(
+      // NEEDS_FULL_CHECK that stops the rest of the message (admission_fits, migration 22); per
+      // key, what the admissions sent together add to it
+      fitsEveryLink: (perKey: ReadonlyMap<string, { micros: number; requests: number }>, day: string, now: number, windowStart: number) => `SELECT ${s}.admission_fits(
+          count(*) = ${perKey.size} AND coalesce(bool_and(
             k.revoked_at IS NULL AND k.expires_at > ${lit(now)}
-            AND (k.rate_limit_per_minute IS NULL OR (CASE WHEN w.window_start = ${lit(windowStart)} THEN w.count ELSE 0 END) + 1 <= k.rate_limit_per_minute)
-            AND (${lit(micros)} = 0 OR (
-              (k.daily_cap_micros IS NULL OR coalesce(d.micros, 0) + ${lit(micros)} <= k.daily_cap_micros)
-              AND (k.total_cap_micros IS NULL OR coalesce(tot.micros, 0) + ${lit(micros)} <= k.total_cap_micros)))
+            AND (k.rate_limit_per_minute IS NULL OR (CASE WHEN w.window_start = ${lit(windowStart)} THEN w.count ELSE 0 END) + b.requests <= k.rate_limit_per_minute)
+            AND (b.micros = 0 OR (
+              (k.daily_cap_micros IS NULL OR coalesce(d.micros, 0) + b.micros <= k.daily_cap_micros)
+              AND (k.total_cap_micros IS NULL OR coalesce(tot.micros, 0) + b.micros <= k.total_cap_micros)))
           ), false))
-        FROM ${t('vault_keys')} k
+        FROM (VALUES ${[...perKey].map(([id, load]) => `(${lit(id)}, ${lit(load.micros)}::bigint, ${lit(load.requests)}::integer)`).join(', ')}) AS b(id, micros, requests)
+        JOIN ${t('vault_keys')} k ON k.id = b.id
         LEFT JOIN ${t('key_daily_spend')} d ON d.key_id = k.id AND d.day = ${lit(day)}
         LEFT JOIN ${t('key_total_spend')} tot ON tot.key_id = k.id
-        LEFT JOIN ${t('key_rate_window')} w ON w.key_id = k.id
-        WHERE k.id = ANY(${textArray(ids)})`,
-      // countRequests for the chain's rate-limited keys, chosen by the database
-      countRequestsOfLimited: (ids: readonly string[], windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
-        SELECT id, ${lit(windowStart)}, 1 FROM ${t('vault_keys')} WHERE id = ANY(${textArray(ids)}) AND rate_limit_per_minute IS NOT NULL
-        ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + 1 ELSE 1 END,
+        LEFT JOIN ${t('key_rate_window')} w ON w.key_id = k.id`,
+      // countRequests for the rate-limited keys among them (chosen by the database), each by the
+      // number of admissions sent together that it is in
+      countRequestsOfLimited: (perKey: ReadonlyMap<string, { requests: number }>, windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
+        SELECT k.id, ${lit(windowStart)}, b.requests
+        FROM (VALUES ${[...perKey].map(([id, load]) => `(${lit(id)}, ${lit(load.requests)}::integer)`).join(', ')}) AS b(id, requests)
+        JOIN ${t('vault_keys')} k ON k.id = b.id WHERE k.rate_limit_per_minute IS NOT NULL
+        ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + EXCLUDED.count ELSE EXCLUDED.count END,
           window_start = EXCLUDED.window_start`,
       countRequests: (ids: readonly string[], windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
         VALUES ${ids.map((id) => `(${lit(id)}, ${lit(windowStart)}, 1)`).join(', ')}
@@ -639,49 +668,53 @@ export class PostgresStore implements Store {
     const chainIds = request.keyChain;
     if (chainIds.length === 0) throw new Error('admit: the key chain is empty');
     if (new Set(chainIds).size !== chainIds.length) throw new Error('admit: the key chain names a key twice');
-    const leafId = chainIds[0]!;
     const rootId = chainIds[chainIds.length - 1]!;
-    const day = utcDay(request.now);
-    const windowStart = rateWindowStart(request.now);
-    const idempotencyKey = request.idempotencyKey ?? null;
-    // Every admission in a key tree locks its root's row, so admissions of one tree are serial in
-    // the database anyway. Queueing them here first, per tree, costs no parallelism and keeps a
-    // hot tree to one waiter per instance inside PostgreSQL instead of a whole pool of them
-    // (which would also hold every pooled connection while other trees wait).
-    return this.queuedPerTree(rootId, () => this.admitNow(request, chainIds, leafId, rootId, day, windowStart, idempotencyKey));
-  }
-
-  private queuedPerTree<T>(rootId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.treeQueues.get(rootId) ?? Promise.resolve();
-    const result = previous.then(work);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.treeQueues.set(rootId, tail);
-    void tail.then(() => {
-      if (this.treeQueues.get(rootId) === tail) this.treeQueues.delete(rootId);
+    // queued per key tree, and admitted in batches (see tree-batches.ts and admitBatch)
+    return this.admissions.add(rootId, {
+      request,
+      chainIds,
+      leafId: chainIds[0]!,
+      rootId,
+      day: utcDay(request.now),
+      windowStart: rateWindowStart(request.now),
+      idempotencyKey: request.idempotencyKey ?? null,
     });
-    return result;
   }
 
-  private async admitNow(
-    request: AdmitRequest,
-    chainIds: readonly string[],
-    leafId: string,
-    rootId: string,
-    day: string,
-    windowStart: number,
-    idempotencyKey: string | null,
-  ): Promise<Admission> {
+  /**
+   * One tree's queued admissions. When there are several and each is the common case (no
+   * Idempotency-Key, no payment step, the same UTC day and rate window), they go to the database
+   * together, in one round trip and one transaction, if they all clearly fit even taken together
+   * (`admittedInOneRoundTrip`). Otherwise each runs alone, in arrival order, each seeing the ones
+   * before it: the same results as one after another.
+   */
+  private async admitBatch(batch: QueuedAdmission[]): Promise<Outcome<Admission>[]> {
+    const first = batch[0]!;
+    const together =
+      batch.length > 1 &&
+      batch.every((queued) => !queued.request.object && queued.idempotencyKey === null && queued.day === first.day && queued.windowStart === first.windowStart);
+    if (together) {
+      const instance = await this.registered();
+      const reservations = batch.map((queued) => commonReservation(queued, instance.id));
+      const admitted = await this.withConnection((client) => this.admittedInOneRoundTrip(client, reservations, first.windowStart));
+      if (admitted) return reservations.map((reservation) => ({ ok: true, value: { ok: true, reservationId: reservation.id, reservedMicros: reservation.micros, idempotentReplay: false } }));
+    }
+    const outcomes: Outcome<Admission>[] = [];
+    for (const queued of batch) {
+      outcomes.push(await this.admitNow(queued).then((value): Outcome<Admission> => ({ ok: true, value }), (error: unknown): Outcome<Admission> => ({ ok: false, error })));
+    }
+    return outcomes;
+  }
+
+  private async admitNow(queued: QueuedAdmission): Promise<Admission> {
+    const { request, chainIds, leafId, rootId, day, windowStart, idempotencyKey } = queued;
     const instance = await this.registered();
     return this.withConnection(async (client): Promise<Admission> => {
       const step = request.object;
       // The common case (no object step, no Idempotency-Key) in one round trip, when it fits
       if (!step && idempotencyKey === null) {
-        const reservationId = randomUUID();
-        const reservation = { id: reservationId, keyId: leafId, rootId, chain: chainIds, day, micros: request.amountMicros, now: request.now, object: undefined, instanceId: instance.id, requestJson: encodeRequestFacts(request.request) };
-        if (await this.admittedInOneRoundTrip(client, reservation, windowStart)) return { ok: true, reservationId, reservedMicros: request.amountMicros, idempotentReplay: false };
+        const reservation = commonReservation(queued, instance.id);
+        if (await this.admittedInOneRoundTrip(client, [reservation], windowStart)) return { ok: true, reservationId: reservation.id, reservedMicros: reservation.micros, idempotentReplay: false };
       }
       // Round trip 1: lock every key of the chain (ascending id: no deadlock; revocation is read
       // here, fresh), then read the counters in a new statement, whose snapshot sees every
@@ -758,20 +791,33 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One round trip: BEGIN, lock the chain's keys (THE order), then a guard that lets the rest run
-   * only if the request clearly fits (every key exists, is active and unexpired, under its rate
-   * limit, and the amount fits every cap: `fitsEveryLink`, a conservative restatement of
-   * `checkAdmission` read under the same locks), then the writes and COMMIT. When the guard
-   * does not pass, PostgreSQL stops at it (error NEEDS_FULL_CHECK), the transaction is rolled
-   * back, and the caller runs the two-round-trip admission, where the shared rule decides and
-   * names the refusal. The guard can only send a request to that full check, never admit one the
-   * shared rule refuses (a randomised test compares the two), so caps stay exactly as exact.
+   * One round trip for one or more admissions of one tree (same UTC day and rate window): BEGIN,
+   * lock their keys (THE order), then a guard that lets the rest run only if they clearly fit
+   * even all together (every key exists, is active and unexpired at the latest of their instants,
+   * has room under its rate limit for all of them and under both caps for their sum:
+   * `fitsEveryLink`, a conservative restatement of `checkAdmission` read under the same locks),
+   * then the writes and COMMIT. When the guard does not pass, PostgreSQL stops at it (error
+   * NEEDS_FULL_CHECK), the transaction is rolled back, and the caller runs each admission through
+   * the two-round-trip check, where the shared rule decides and names any refusal. The guard can
+   * only send requests to that full check, never admit one the shared rule would refuse in
+   * arrival order (a randomised test compares the two), so caps stay exact.
    */
-  private async admittedInOneRoundTrip(client: pg.PoolClient, reservation: ReservationInsert, windowStart: number): Promise<boolean> {
-    const { chain, day, micros, now } = reservation;
-    const statements = ['BEGIN', this.sql.lockKeys(chain), this.sql.fitsEveryLink(chain, day, micros, now, windowStart), this.sql.countRequestsOfLimited(chain, windowStart)];
-    if (micros > 0) statements.push(this.sql.addSpend(chain, day, micros));
-    statements.push(this.sql.insertReservation(reservation), 'COMMIT');
+  private async admittedInOneRoundTrip(client: pg.PoolClient, reservations: readonly ReservationInsert[], windowStart: number): Promise<boolean> {
+    const perKey = new Map<string, { micros: number; requests: number }>();
+    for (const reservation of reservations) {
+      for (const id of reservation.chain) {
+        const load = perKey.get(id) ?? { micros: 0, requests: 0 };
+        load.micros += reservation.micros;
+        load.requests += 1;
+        perKey.set(id, load);
+      }
+    }
+    const day = reservations[0]!.day;
+    const latest = Math.max(...reservations.map((reservation) => reservation.now));
+    const statements = ['BEGIN', this.sql.lockKeys([...perKey.keys()]), this.sql.fitsEveryLink(perKey, day, latest, windowStart), this.sql.countRequestsOfLimited(perKey, windowStart)];
+    const spends = [...perKey].filter(([, load]) => load.micros > 0).map(([id, load]): [string, number] => [id, load.micros]);
+    if (spends.length > 0) statements.push(this.sql.addSpendPerKey(spends, day));
+    statements.push(...reservations.map((reservation) => this.sql.insertReservation(reservation)), 'COMMIT');
     try {
       await run(client, statements.join(';\n'));
       return true;
