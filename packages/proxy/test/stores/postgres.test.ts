@@ -198,8 +198,8 @@ describe('postgres store specifics', () => {
       expect(await admit(3_000_000)).toMatchObject({ admission: { ok: true, reservedMicros: 3_000_000 }, roundTrips: 1 });
       const refused = await admit(2_000_000);
       expect(refused.admission).toEqual({ ok: false, refusal: { kind: 'daily_cap', keyId: key.id, capMicros: 5_000_000, spentMicros: 4_000_000, requestedMicros: 2_000_000 } });
-      // the one-message attempt, its rollback, then the full check's read and its rollback
-      expect(refused.roundTrips).toBe(4);
+      // the one-message attempt (which wrote nothing), then the full check's read and its rollback
+      expect(refused.roundTrips).toBe(3);
       expect((await store.keySpend([key.id], '2030-01-15')).get(key.id)).toEqual({ dailyMicros: 4_000_000, totalMicros: 4_000_000 });
     } finally {
       sent.mockRestore();

@@ -139,9 +139,6 @@ function commonReservation(queued: QueuedAdmission, instanceId: number): Reserva
   return { id: randomUUID(), keyId: leafId, rootId, chain: chainIds, day, micros: request.amountMicros, now: request.now, object: undefined, instanceId, requestJson: encodeRequestFacts(request.request) };
 }
 
-/** SQLSTATE raised by admission_fits (migration 22): the one-round-trip admission must give way to the full check */
-const NEEDS_FULL_CHECK = 'KL001';
-
 /** a held reservation with no instance recorded (written before migration 20) is recovered once this old */
 const ABANDONED_UNOWNED_AFTER_MS = 60_000;
 
@@ -281,12 +278,6 @@ export class PostgresStore implements Store {
     const t = (table: string) => `${s}.${table}`;
     this.alerts = new PostgresAlerts(pool, t('alerts'));
     this.approvals = new PostgresApprovals(pool, t('approvals'));
-    // each key by its own amount (two statements: daily, total)
-    const addSpendPerKey = (amounts: readonly (readonly [string, number])[], day: string) =>
-      `INSERT INTO ${t('key_daily_spend')} AS d (key_id, day, micros) VALUES ${amounts.map(([id, micros]) => `(${lit(id)}, ${lit(day)}, ${lit(micros)})`).join(', ')}
-          ON CONFLICT (key_id, day) DO UPDATE SET micros = d.micros + EXCLUDED.micros;
-        INSERT INTO ${t('key_total_spend')} AS tot (key_id, micros) VALUES ${amounts.map(([id, micros]) => `(${lit(id)}, ${lit(micros)})`).join(', ')}
-          ON CONFLICT (key_id) DO UPDATE SET micros = tot.micros + EXCLUDED.micros`;
     this.sql = {
       t,
       // --- parameterised statements (one per round trip) ---
@@ -343,32 +334,32 @@ export class PostgresStore implements Store {
                 WHERE i.key_id = ${lit(leafId)} AND i.idempotency_key = ${lit(idempotencyKey)}`,
         ].join(';\n'),
       // plain VALUES lists: cheaper to plan than a CTE over unnest (planning dominates here)
-      addSpend: (ids: readonly string[], day: string, micros: number) => addSpendPerKey(ids.map((id) => [id, micros]), day),
-      addSpendPerKey,
-      // the guard of the one-round-trip admission (see admittedInOneRoundTrip): true, or an error
-      // NEEDS_FULL_CHECK that stops the rest of the message (admission_fits, migration 22); per
-      // key, what the admissions sent together add to it
-      fitsEveryLink: (perKey: ReadonlyMap<string, { micros: number; requests: number }>, day: string, now: number, windowStart: number) => `SELECT ${s}.admission_fits(
-          count(*) = ${perKey.size} AND coalesce(bool_and(
-            k.revoked_at IS NULL AND k.expires_at > ${lit(now)}
-            AND (k.rate_limit_per_minute IS NULL OR (CASE WHEN w.window_start = ${lit(windowStart)} THEN w.count ELSE 0 END) + b.requests <= k.rate_limit_per_minute)
-            AND (b.micros = 0 OR (
-              (k.daily_cap_micros IS NULL OR coalesce(d.micros, 0) + b.micros <= k.daily_cap_micros)
-              AND (k.total_cap_micros IS NULL OR coalesce(tot.micros, 0) + b.micros <= k.total_cap_micros)))
-          ), false))
-        FROM (VALUES ${[...perKey].map(([id, load]) => `(${lit(id)}, ${lit(load.micros)}::bigint, ${lit(load.requests)}::integer)`).join(', ')}) AS b(id, micros, requests)
-        JOIN ${t('vault_keys')} k ON k.id = b.id
-        LEFT JOIN ${t('key_daily_spend')} d ON d.key_id = k.id AND d.day = ${lit(day)}
-        LEFT JOIN ${t('key_total_spend')} tot ON tot.key_id = k.id
-        LEFT JOIN ${t('key_rate_window')} w ON w.key_id = k.id`,
-      // countRequests for the rate-limited keys among them (chosen by the database), each by the
-      // number of admissions sent together that it is in
-      countRequestsOfLimited: (perKey: ReadonlyMap<string, { requests: number }>, windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
-        SELECT k.id, ${lit(windowStart)}, b.requests
-        FROM (VALUES ${[...perKey].map(([id, load]) => `(${lit(id)}, ${lit(load.requests)}::integer)`).join(', ')}) AS b(id, requests)
-        JOIN ${t('vault_keys')} k ON k.id = b.id WHERE k.rate_limit_per_minute IS NOT NULL
-        ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + EXCLUDED.count ELSE EXCLUDED.count END,
-          window_start = EXCLUDED.window_start`,
+      addSpend: (ids: readonly string[], day: string, micros: number) =>
+        `INSERT INTO ${t('key_daily_spend')} AS d (key_id, day, micros) VALUES ${ids.map((id) => `(${lit(id)}, ${lit(day)}, ${lit(micros)})`).join(', ')}
+          ON CONFLICT (key_id, day) DO UPDATE SET micros = d.micros + EXCLUDED.micros;
+        INSERT INTO ${t('key_total_spend')} AS tot (key_id, micros) VALUES ${ids.map((id) => `(${lit(id)}, ${lit(micros)})`).join(', ')}
+          ON CONFLICT (key_id) DO UPDATE SET micros = tot.micros + EXCLUDED.micros`,
+      // the one-round-trip admission (see admittedInOneRoundTrip and migration 22)
+      admitCommon: (perKey: ReadonlyMap<string, { micros: number; requests: number }>, day: string, now: number, windowStart: number, reservations: readonly ReservationInsert[]) => {
+        const keys = [...perKey];
+        const bigints = (values: readonly number[]) => `ARRAY[${values.map(lit).join(', ')}]::bigint[]`;
+        return `SELECT ${s}.admit_common(${[
+          textArray(keys.map(([id]) => id)),
+          bigints(keys.map(([, load]) => load.micros)),
+          `ARRAY[${keys.map(([, load]) => lit(load.requests)).join(', ')}]::integer[]`,
+          lit(day),
+          lit(now),
+          lit(windowStart),
+          textArray(reservations.map((r) => r.id)),
+          textArray(reservations.map((r) => r.keyId)),
+          textArray(reservations.map((r) => JSON.stringify(r.chain))),
+          bigints(reservations.map((r) => r.micros)),
+          bigints(reservations.map((r) => r.now)),
+          `ARRAY[${reservations.map((r) => lit(r.requestJson)).join(', ')}]::text[]`,
+          lit(reservations[0]!.rootId),
+          lit(reservations[0]!.instanceId),
+        ].join(', ')}) AS admitted`;
+      },
       countRequests: (ids: readonly string[], windowStart: number) => `INSERT INTO ${t('key_rate_window')} AS w (key_id, window_start, count)
         VALUES ${ids.map((id) => `(${lit(id)}, ${lit(windowStart)}, 1)`).join(', ')}
         ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + 1 ELSE 1 END,
@@ -791,16 +782,16 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One round trip for one or more admissions of one tree (same UTC day and rate window): BEGIN,
-   * lock their keys (THE order), then a guard that lets the rest run only if they clearly fit
-   * even all together (every key exists, is active and unexpired at the latest of their instants,
-   * has room under its rate limit for all of them and under both caps for their sum:
-   * `fitsEveryLink`, a conservative restatement of `checkAdmission` read under the same locks),
-   * then the writes and COMMIT. When the guard does not pass, PostgreSQL stops at it (error
-   * NEEDS_FULL_CHECK), the transaction is rolled back, and the caller runs each admission through
-   * the two-round-trip check, where the shared rule decides and names any refusal. The guard can
-   * only send requests to that full check, never admit one the shared rule would refuse in
-   * arrival order (a randomised test compares the two), so caps stay exact.
+   * One round trip for one or more admissions of one tree (same UTC day and rate window):
+   * `BEGIN; SELECT admit_common(…); COMMIT` (migration 22). The function locks their keys (THE
+   * order), then checks in a new statement that they clearly fit even all together (every key
+   * exists, is active and unexpired at the latest of their instants, has room under its rate limit
+   * for all of them and under both caps for their sum: a conservative restatement of
+   * `checkAdmission`, read under the same locks), and only then writes the counters and the
+   * reservations. When they do not clearly fit it writes nothing and answers false, and the caller
+   * runs each admission through the two-round-trip check, where the shared rule decides and names
+   * any refusal. It can only send requests to that full check, never admit one the shared rule
+   * would refuse in arrival order (randomised store tests compare the two), so caps stay exact.
    */
   private async admittedInOneRoundTrip(client: pg.PoolClient, reservations: readonly ReservationInsert[], windowStart: number): Promise<boolean> {
     const perKey = new Map<string, { micros: number; requests: number }>();
@@ -812,20 +803,10 @@ export class PostgresStore implements Store {
         perKey.set(id, load);
       }
     }
-    const day = reservations[0]!.day;
+    const first = reservations[0]!;
     const latest = Math.max(...reservations.map((reservation) => reservation.now));
-    const statements = ['BEGIN', this.sql.lockKeys([...perKey.keys()]), this.sql.fitsEveryLink(perKey, day, latest, windowStart), this.sql.countRequestsOfLimited(perKey, windowStart)];
-    const spends = [...perKey].filter(([, load]) => load.micros > 0).map(([id, load]): [string, number] => [id, load.micros]);
-    if (spends.length > 0) statements.push(this.sql.addSpendPerKey(spends, day));
-    statements.push(...reservations.map((reservation) => this.sql.insertReservation(reservation)), 'COMMIT');
-    try {
-      await run(client, statements.join(';\n'));
-      return true;
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== NEEDS_FULL_CHECK) throw error;
-      await client.query('ROLLBACK');
-      return false;
-    }
+    const [, answer] = await run(client, `BEGIN; ${this.sql.admitCommon(perKey, first.day, latest, windowStart, reservations)}; COMMIT`);
+    return (answer!.rows[0] as { admitted: boolean }).admitted;
   }
 
   settle(settlement: Settlement): Promise<AuditRecord> {

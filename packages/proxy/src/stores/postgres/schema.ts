@@ -189,18 +189,56 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
   },
   {
     version: 22,
-    description: 'the guard of the one-round-trip admission',
+    description: 'one-round-trip admission of the common case: admit_common',
     sql: (s) => `
-      -- Lets an admission send its checks and its writes in one message: the statement that calls
-      -- it stops the message with SQLSTATE KL001 unless the request fits (postgres-store.ts,
-      -- admittedInOneRoundTrip), and the store then runs the full two-round-trip check.
-      CREATE FUNCTION ${s}.admission_fits(fits boolean) RETURNS boolean LANGUAGE plpgsql AS $$
-        BEGIN
-          IF fits IS NOT TRUE THEN
-            RAISE EXCEPTION 'keyleash: this admission needs the full check' USING ERRCODE = 'KL001';
-          END IF;
-          RETURN true;
-        END
+      -- The common-case admission of one or more requests of one key tree (no Idempotency-Key, no
+      -- payment step, one UTC day and rate window), all or nothing: lock the keys (THE order),
+      -- then, in a new statement (whose snapshot sees every earlier lock holder's commit), check
+      -- that they all clearly fit together; if so write the counters and the reservations and
+      -- answer true, else write nothing and answer false (the caller then runs the full check).
+      -- A function, so PostgreSQL plans these statements once per connection, not per request.
+      -- postgres-store.ts, admittedInOneRoundTrip, documents the rule; checkAdmission is the source.
+      CREATE FUNCTION ${s}.admit_common(
+        key_ids TEXT[], key_micros BIGINT[], key_requests INTEGER[], p_day TEXT, p_now BIGINT, p_window BIGINT,
+        r_ids TEXT[], r_key_ids TEXT[], r_chains TEXT[], r_micros BIGINT[], r_created BIGINT[], r_facts TEXT[], p_root TEXT, p_instance BIGINT
+      ) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+      DECLARE
+        fits BOOLEAN;
+      BEGIN
+        PERFORM 1 FROM ${s}.vault_keys k WHERE k.id = ANY(key_ids) ORDER BY k.id COLLATE "C" FOR NO KEY UPDATE;
+        SELECT count(*) = cardinality(key_ids) AND coalesce(bool_and(
+            k.revoked_at IS NULL AND k.expires_at > p_now
+            AND (k.rate_limit_per_minute IS NULL OR (CASE WHEN w.window_start = p_window THEN w.count ELSE 0 END) + b.requests <= k.rate_limit_per_minute)
+            AND (b.micros = 0 OR (
+              (k.daily_cap_micros IS NULL OR coalesce(d.micros, 0) + b.micros <= k.daily_cap_micros)
+              AND (k.total_cap_micros IS NULL OR coalesce(tot.micros, 0) + b.micros <= k.total_cap_micros)))
+          ), false)
+          INTO fits
+          FROM unnest(key_ids, key_micros, key_requests) AS b(id, micros, requests)
+          JOIN ${s}.vault_keys k ON k.id = b.id
+          LEFT JOIN ${s}.key_daily_spend d ON d.key_id = k.id AND d.day = p_day
+          LEFT JOIN ${s}.key_total_spend tot ON tot.key_id = k.id
+          LEFT JOIN ${s}.key_rate_window w ON w.key_id = k.id;
+        IF NOT fits THEN
+          RETURN false;
+        END IF;
+        INSERT INTO ${s}.key_rate_window AS w (key_id, window_start, count)
+          SELECT k.id, p_window, b.requests FROM unnest(key_ids, key_requests) AS b(id, requests)
+          JOIN ${s}.vault_keys k ON k.id = b.id WHERE k.rate_limit_per_minute IS NOT NULL
+          ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN w.window_start = EXCLUDED.window_start THEN w.count + EXCLUDED.count ELSE EXCLUDED.count END,
+            window_start = EXCLUDED.window_start;
+        INSERT INTO ${s}.key_daily_spend AS d (key_id, day, micros)
+          SELECT b.id, p_day, b.micros FROM unnest(key_ids, key_micros) AS b(id, micros) WHERE b.micros > 0
+          ON CONFLICT (key_id, day) DO UPDATE SET micros = d.micros + EXCLUDED.micros;
+        INSERT INTO ${s}.key_total_spend AS tot (key_id, micros)
+          SELECT b.id, b.micros FROM unnest(key_ids, key_micros) AS b(id, micros) WHERE b.micros > 0
+          ON CONFLICT (key_id) DO UPDATE SET micros = tot.micros + EXCLUDED.micros;
+        INSERT INTO ${s}.reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at,
+            object_id, object_ceiling_micros, object_micros, instance_id, request_json)
+          SELECT r.id, r.key_id, p_root, r.chain_json, p_day, r.micros, r.micros, 'held', r.created_at, NULL, NULL, 0, p_instance, r.facts
+          FROM unnest(r_ids, r_key_ids, r_chains, r_micros, r_created, r_facts) AS r(id, key_id, chain_json, micros, created_at, facts);
+        RETURN true;
+      END
       $$;
     `,
   },
