@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
-import { auditHash, GENESIS_HASH, verifyAuditLog, type AuditEntry, type Store } from '@keyleash/core';
+import { auditHash, GENESIS_HASH, verifyAuditLog, type AuditEntry, type Store, type VaultKeyRecord } from '@keyleash/core';
 import { auditEntryToRow } from '../../src/stores/rows.ts';
 import { PostgresStore } from '../../src/stores/postgres/postgres-store.ts';
 import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../../src/stores/postgres/schema.ts';
@@ -167,8 +167,7 @@ describe('postgres store specifics', () => {
       const url = `${TEST_PG_URL}${TEST_PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema.schema}`)}&prepared_statements=false`;
       const store = await PostgresStore.connect(url);
       expect(store.schema).toBe(schema.schema);
-      const key = { id: 'rootkeyaaaaaaaaa', parentId: null, rootId: 'rootkeyaaaaaaaaa', depth: 0, secretHash: 'x', createdAt: 1, revokedAt: null,
-        policy: { vendor: 'stripe' as const, dailyCapMicros: null, totalCapMicros: null, allowedEndpoints: ['GET /v1/*'], expiresAt: 2, rateLimitPerMinute: null, metadata: {}, unpriced: {}, stripeAccounts: [] } };
+      const key = rootKey('rootkeyaaaaaaaaa', { allowedEndpoints: ['GET /v1/*'], expiresAt: 2 });
       await store.insertKey(key);
       expect(await store.getKeyChain(key.id)).toEqual([key]);
       const { rows } = await schema.sql.query(`SELECT count(*)::int AS n FROM "${schema.schema}".schema_migrations`);
@@ -184,8 +183,7 @@ describe('postgres store specifics', () => {
     const store = await PostgresStore.connect(schema.storeUrl);
     const sent = vi.spyOn(pg.Client.prototype, 'query');
     try {
-      const key = { id: 'rootkeybbbbbbbbb', parentId: null, rootId: 'rootkeybbbbbbbbb', depth: 0, secretHash: 'x', createdAt: 1, revokedAt: null,
-        policy: { vendor: 'stripe' as const, dailyCapMicros: 5_000_000, totalCapMicros: null, allowedEndpoints: ['POST /v1/*'], expiresAt: Date.UTC(2040, 0, 1), rateLimitPerMinute: null, metadata: {}, unpriced: {}, stripeAccounts: [] } };
+      const key = rootKey('rootkeybbbbbbbbb', { dailyCapMicros: 5_000_000 });
       await store.insertKey(key);
       const now = Date.UTC(2030, 0, 15, 12);
       const admit = async (amountMicros: number) => {
@@ -213,8 +211,7 @@ describe('postgres store specifics', () => {
     const store = await PostgresStore.connect(schema.storeUrl);
     const sent = vi.spyOn(pg.Client.prototype, 'query');
     try {
-      const root = { id: 'rootkeyccccccccc', parentId: null, rootId: 'rootkeyccccccccc', depth: 0, secretHash: 'x', createdAt: 1, revokedAt: null,
-        policy: { vendor: 'stripe' as const, dailyCapMicros: 30_000_000, totalCapMicros: null, allowedEndpoints: ['POST /v1/*'], expiresAt: Date.UTC(2040, 0, 1), rateLimitPerMinute: 100, metadata: {}, unpriced: {}, stripeAccounts: [] } };
+      const root = rootKey('rootkeyccccccccc', { dailyCapMicros: 30_000_000, rateLimitPerMinute: 100 });
       const children = ['childaaaaaaaaaaa', 'childbbbbbbbbbbb'].map((id) => ({ ...root, id, parentId: root.id, depth: 1, policy: { ...root.policy, dailyCapMicros: 20_000_000, rateLimitPerMinute: null } }));
       for (const key of [root, ...children]) await store.insertKey(key);
       const now = Date.UTC(2030, 0, 15, 12);
@@ -255,4 +252,18 @@ describe('postgres store specifics', () => {
 
 function auditEntry(reason: string): AuditEntry {
   return { at: 1, vaultKeyId: null, rootKeyId: null, metadata: {}, vendor: 'stripe', method: 'GET', path: '/v1/x', status: 200, decision: 'allowed', reason, reservedMicros: 0, settledMicros: 0, upstreamRequestId: null, idempotencyKey: null, latencyMs: 0, attribution: {} };
+}
+
+/** a root key record for the store alone (no secret is ever presented): uncapped unless told */
+function rootKey(id: string, policy: Partial<VaultKeyRecord['policy']>): VaultKeyRecord {
+  return {
+    id,
+    parentId: null,
+    rootId: id,
+    depth: 0,
+    secretHash: 'x',
+    createdAt: 1,
+    revokedAt: null,
+    policy: { vendor: 'stripe', dailyCapMicros: null, totalCapMicros: null, allowedEndpoints: ['POST /v1/*'], expiresAt: Date.UTC(2040, 0, 1), rateLimitPerMinute: null, metadata: {}, unpriced: {}, stripeAccounts: [], ...policy },
+  };
 }
