@@ -44,8 +44,8 @@
  * Lock hold time is what contended keys and the audit chain pay for, so the hot paths send
  * several statements per round trip (the simple-query protocol, with values rendered by `lit`,
  * since it takes no parameters): an admission (or a batch of them) is one round trip in the
- * common case (`admittedInOneRoundTrip`: `BEGIN; lock; guard; writes; COMMIT`), its key locks
- * held only inside PostgreSQL; otherwise two (`BEGIN; lock; read`, then `writes; COMMIT`), with
+ * common case (`admittedInOneRoundTrip`: `BEGIN; SELECT admit_common(…); COMMIT`), its key
+ * locks held only inside PostgreSQL; otherwise two (`BEGIN; lock; read`, then `writes; COMMIT`), with
  * the key locks held across one of them; a settlement is two round trips
  * (`BEGIN; claim`, then `lock keys; adjust; audit lock; audit row; COMMIT`) and an audit append
  * one, so the chain's lock (and a settlement's key locks) are held only inside PostgreSQL: the
