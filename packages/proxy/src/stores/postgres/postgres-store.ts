@@ -84,7 +84,8 @@ import {
 } from '@keyleash/core';
 import { abandonedAuditOf, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type HeldRow, type KeyRow } from '../rows.ts';
 import { createPool, parsePostgresUrl, quoteIdent, type PostgresLocation } from './connection.ts';
-import { TreeBatches, type Outcome } from './tree-batches.ts';
+import { deliver, type Outcome } from '../outcome.ts';
+import { TreeBatches } from './tree-batches.ts';
 import { auditFilterWhere, keyFilterWhere, POSTGRES_DIALECT, requestVendorSpendSql, spendGroupExpression } from '../sql-filters.ts';
 import { PostgresAlerts } from './postgres-alerts.ts';
 import { PostgresApprovals } from './postgres-approvals.ts';
@@ -945,7 +946,7 @@ export class PostgresStore implements Store {
       await this.runAlone(only.unit).then(only.resolve, only.reject);
       return;
     }
-    let outcomes: ({ ok: true; value: AuditRecord } | { ok: false; error: unknown })[];
+    let outcomes: Outcome<AuditRecord>[];
     try {
       outcomes = await this.auditGroup(batch.map((pending) => pending.unit));
     } catch (error) {
@@ -956,15 +957,11 @@ export class PostgresStore implements Store {
       }
       return;
     }
-    batch.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) pending.resolve(outcome.value);
-      else pending.reject(outcome.error);
-    });
+    deliver(batch, outcomes);
   }
 
   /** One transaction for several units; throws GroupRolledBack when nothing of it happened. */
-  private async auditGroup(units: AuditUnit[]): Promise<({ ok: true; value: AuditRecord } | { ok: false; error: unknown })[]> {
+  private async auditGroup(units: AuditUnit[]): Promise<Outcome<AuditRecord>[]> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     let results: pg.QueryResult[];

@@ -1,12 +1,10 @@
+import { deliver, type Outcome, type Waiter } from '../outcome.ts';
+
 // captured at load, so a test's fake timers cannot stall the ledger
 const defer = setImmediate;
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-interface Waiting<Item, Result> {
+interface Waiting<Item, Result> extends Waiter<Result> {
   item: Item;
-  resolve: (result: Result) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
@@ -46,11 +44,7 @@ export class TreeBatches<Item, Result> {
         for (const waiting of batch) waiting.reject(error);
         continue;
       }
-      batch.forEach((waiting, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) waiting.resolve(outcome.value);
-        else waiting.reject(outcome.error);
-      });
+      deliver(batch, outcomes);
     }
     // nothing left and no await since the check: a later add starts a new drain
     this.waiting.delete(tree);

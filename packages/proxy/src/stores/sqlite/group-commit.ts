@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { deliver, type Outcome } from '../outcome.ts';
 
 // captured at load, so a test's fake timers cannot stall the ledger
 const defer = setImmediate;
@@ -14,11 +15,9 @@ export const LAZY_COMMIT_MS = 5;
 
 interface Pending {
   work: () => unknown;
-  resolve: (value: never) => void;
+  resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * Group commit for the hot-path writes (admit, settle, audit). Each unit of work is still its own
@@ -70,7 +69,7 @@ export class GroupCommit {
 
   private enqueue<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: never) => void, reject });
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -83,14 +82,10 @@ export class GroupCommit {
     this.pending = [];
     if (batch.length === 0) return;
     const outcomes = batch.length === 1 || this.db.inTransaction ? batch.map((unit) => this.attempt(unit.work)) : this.runGroup(batch);
-    batch.forEach((unit, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) unit.resolve(outcome.value as never);
-      else unit.reject(outcome.error);
-    });
+    deliver(batch, outcomes);
   }
 
-  private attempt(work: () => unknown): Outcome {
+  private attempt(work: () => unknown): Outcome<unknown> {
     try {
       return { ok: true, value: this.step(work) };
     } catch (error) {
@@ -98,13 +93,13 @@ export class GroupCommit {
     }
   }
 
-  private runGroup(batch: Pending[]): Outcome[] {
+  private runGroup(batch: Pending[]): Outcome<unknown>[] {
     try {
       this.begin.run();
     } catch (error) {
       return batch.map(() => ({ ok: false, error }));
     }
-    const outcomes: Outcome[] = [];
+    const outcomes: Outcome<unknown>[] = [];
     let abortedAt = -1;
     for (const unit of batch) {
       outcomes.push(this.attempt(unit.work));
