@@ -86,16 +86,14 @@ export async function settle(context: Settling): Promise<void> {
     return;
   }
   res.writeHead(status, responseHeaders);
+  try {
+    // with backpressure; the latency audited includes it
+    await pipeline(upstream.body, res, { end: false });
+  } catch (error) {
+    deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
+  }
   // ended only after the audit row is written, unless the store lets the answer go first
-  await settleAndAnswer(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } }, async () => {
-    try {
-      // with backpressure
-      await pipeline(upstream.body, res, { end: false });
-    } catch (error) {
-      deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
-    }
-    res.end();
-  });
+  await settleAndAnswer(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } }, () => res.end());
 }
 
 /** A streamed model answer, settled from the usage it carries; without one the worst case stays counted. */
