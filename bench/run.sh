@@ -13,6 +13,8 @@
 #   BENCH_QUICK=1           quick mode: 5 s runs, 2 rounds, 2 s warm-up (each still overridable)
 #   BENCH_DURATION=10       seconds per run          BENCH_ROUNDS=3    interleaved rounds
 #   BENCH_CONNS=1,16,64     connection counts        BENCH_WARMUP=3    warm-up seconds per target
+#   BENCH_WARM_REQUESTS=N   requests through keyleash before any figure (default 30000 per instance,
+#                           15000 in quick mode; 0 = only the harness's warm-up seconds)
 #   BENCH_LOADGEN=wrk|node  load generator           BENCH_LOADGEN_CPUS=0  pin it with taskset
 #   BENCH_ARGS='...'        extra proxy-overhead.sh arguments, given to both runs
 #   BENCH_REF_MODE=stream|buffer  how the bare pass-through handles bodies (default stream)
@@ -76,7 +78,7 @@ if [ -z "${BENCH_STORE:-}" ] && [ "${BENCH_SINGLE_STORE:-0}" != 1 ]; then
   exit 0
 fi
 
-if [ "${BENCH_QUICK:-0}" = 1 ]; then DEF_DUR=5; DEF_ROUNDS=2; DEF_WARM=2; else DEF_DUR=10; DEF_ROUNDS=3; DEF_WARM=3; fi
+if [ "${BENCH_QUICK:-0}" = 1 ]; then DEF_DUR=5; DEF_ROUNDS=2; DEF_WARM=2; DEF_WARM_REQ=15000; else DEF_DUR=10; DEF_ROUNDS=3; DEF_WARM=3; DEF_WARM_REQ=30000; fi
 DUR=${BENCH_DURATION:-$DEF_DUR}
 ROUNDS=${BENCH_ROUNDS:-$DEF_ROUNDS}
 WARM=${BENCH_WARMUP:-$DEF_WARM}
@@ -93,6 +95,9 @@ die() { echo "bench: $*" >&2; exit 2; }
 [ -f "$SHARED/proxy-overhead.sh" ] || die "harness not found at $SHARED (set KEYLEASH_BENCH_HARNESS)"
 [ -d "$REPO/node_modules/undici" ] || die "undici is not installed in $REPO/node_modules: install the workspace first"
 [[ "$INSTANCES" =~ ^[1-9][0-9]*$ ]] || die "BENCH_INSTANCES must be a positive integer"
+# per instance: each compiles its own code, and a JIT warms up per request, not per second
+WARM_REQUESTS=${BENCH_WARM_REQUESTS:-$((DEF_WARM_REQ * INSTANCES))}
+[[ "$WARM_REQUESTS" =~ ^[0-9]+$ ]] || die "BENCH_WARM_REQUESTS must be a whole number"
 [[ "$NKEYS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_KEYS must be a positive integer"
 if [ "$BAL" = auto ]; then
   if [ "$NKEYS" -gt 1 ]; then BAL=http; elif [ "$INSTANCES" -gt 1 ]; then BAL=tcp; else BAL=none; fi
@@ -237,10 +242,18 @@ fi
 STORE_KIND=${STORE%%:*}; [ "$PG" = 1 ] && STORE_KIND=postgres
 LABEL="keyleash ($STORE_KIND, $INSTANCES instance(s), $NKEYS key(s), balancer $BAL)"
 CPU_PIDS=$(IFS=,; echo "${KL_PIDS[*]}")
-if [ "$PG" = 1 ] && [ "${BENCH_PG_CPU:-1}" = 1 ]; then
-  # open every instance's pool, then count the PostgreSQL backends serving them as proxy CPU
-  MAXC=$(tr , '\n' <<<"$CONNS" | sort -n | tail -1)
+MAXC=$(tr , '\n' <<<"$CONNS" | sort -n | tail -1)
+# Before any figure: every instance answers WARM_REQUESTS / INSTANCES requests, so keyleash is
+# measured with its code optimised, as the bare pass-through (a few functions, warm within its
+# own warm-up seconds) is. This also opens every instance's PostgreSQL pool.
+if [ "$WARM_REQUESTS" -gt 0 ]; then
+  echo "bench: warming keyleash up with $WARM_REQUESTS requests ($INSTANCES instance(s))"
+  node "$REPO/bench/lib/warm.mjs" "$PX_BASE/v1/payment_intents" "$KEY" "$MAXC" 300 "$WARM_REQUESTS" || die "warm-up through keyleash failed"
+elif [ "$PG" = 1 ]; then
   node "$REPO/bench/lib/warm.mjs" "$PX_BASE/v1/payment_intents" "$KEY" "$MAXC" 2 || die "warm-up through keyleash failed"
+fi
+if [ "$PG" = 1 ] && [ "${BENCH_PG_CPU:-1}" = 1 ]; then
+  # count the PostgreSQL backends serving keyleash's pools as proxy CPU
   BACKENDS=$(node "$REPO/bench/lib/pg-admin.mjs" backends "$PG_ADMIN_URL" "$PG_APP") || die "could not list the PostgreSQL backends"
   if [ -n "$BACKENDS" ]; then
     echo "bench: counting $(tr , '\n' <<<"$BACKENDS" | wc -l) PostgreSQL backend(s) as proxy CPU: $BACKENDS"
