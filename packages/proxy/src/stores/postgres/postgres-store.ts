@@ -420,36 +420,33 @@ export class PostgresStore implements Store {
       // transaction-scoped advisory lock, released by COMMIT or ROLLBACK, also when the connection dies…
       lockAudit: `SELECT pg_advisory_xact_lock(hashtext('keyleash:audit'), hashtext(${lit(`${schema}:${this.auditChainId}`)}))`,
       // …then, in a new statement (whose snapshot sees the previous holder's commit), the row
-      // after the chain's last one, hashed by the database: sha256 of auditCanonical, whose
-      // text after the previous hash (`tail`) keyleash sends ready-made. seq comes from a
-      // sequence: unique and, within a chain, ascending in chain order (taken under the lock).
-      insertAudit: (row: ReturnType<typeof auditEntryToRow>, tail: string) => `INSERT INTO ${t('audit')} (chain_id, at, vault_key_id, root_key_id, metadata_json,
-          vendor, method, path, status, decision, reason, reserved_micros, settled_micros, upstream_request_id, idempotency_key, latency_ms,
-          attribution_json, prev_hash, hash)
-        SELECT ${lit(this.auditChainId)}, ${[
-          row.at,
-          row.vault_key_id,
-          row.root_key_id,
-          row.metadata_json,
-          row.vendor,
-          row.method,
-          row.path,
-          row.status,
-          row.decision,
-          row.reason,
-          row.reserved_micros,
-          row.settled_micros,
-          row.upstream_request_id,
-          row.idempotency_key,
-          row.latency_ms,
-          row.attribution_json,
-        ]
-          .map(lit)
-          .join(', ')},
-          coalesce(last.hash, ${lit(GENESIS_HASH)}),
-          encode(sha256(convert_to('["' || coalesce(last.hash, ${lit(GENESIS_HASH)}) || '",' || ${lit(tail)}, 'UTF8')), 'hex')
-        FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT hash FROM ${t('audit')} WHERE chain_id = ${lit(this.auditChainId)} ORDER BY seq DESC LIMIT 1) AS last ON true
-        RETURNING seq, prev_hash, hash`,
+      // after the chain's last one, hashed by the database (append_audit, migration 23): sha256 of
+      // auditCanonical, whose text after the previous hash (`tail`) keyleash sends ready-made.
+      // seq comes from a sequence: unique and, within a chain, ascending in chain order (taken
+      // under the lock).
+      insertAudit: (row: ReturnType<typeof auditEntryToRow>, tail: string) => `SELECT seq, prev_hash, hash FROM ${s}.append_audit(${[
+        this.auditChainId,
+        GENESIS_HASH,
+        tail,
+        row.at,
+        row.vault_key_id,
+        row.root_key_id,
+        row.metadata_json,
+        row.vendor,
+        row.method,
+        row.path,
+        row.status,
+        row.decision,
+        row.reason,
+        row.reserved_micros,
+        row.settled_micros,
+        row.upstream_request_id,
+        row.idempotency_key,
+        row.latency_ms,
+        row.attribution_json,
+      ]
+        .map(lit)
+        .join(', ')})`,
     };
   }
 

@@ -242,6 +242,33 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
       $$;
     `,
   },
+  {
+    version: 23,
+    description: 'audit rows appended by a function: append_audit',
+    sql: (s) => `
+      -- One audit row after its chain's last one, hashed by the database: sha256 of auditCanonical,
+      -- whose text after the previous hash (p_tail) keyleash sends ready-made. The caller holds the
+      -- chain's advisory lock (taken in an earlier statement, so this one's snapshot sees the
+      -- previous holder's commit). A function, so PostgreSQL plans these statements once per
+      -- connection rather than parsing and planning an INSERT … SELECT for every row.
+      CREATE FUNCTION ${s}.append_audit(
+        p_chain TEXT, p_genesis TEXT, p_tail TEXT, p_at BIGINT, p_vault_key_id TEXT, p_root_key_id TEXT, p_metadata_json TEXT,
+        p_vendor TEXT, p_method TEXT, p_path TEXT, p_status INTEGER, p_decision TEXT, p_reason TEXT, p_reserved_micros BIGINT,
+        p_settled_micros BIGINT, p_upstream_request_id TEXT, p_idempotency_key TEXT, p_latency_ms BIGINT, p_attribution_json TEXT,
+        OUT seq BIGINT, OUT prev_hash TEXT, OUT hash TEXT
+      ) LANGUAGE plpgsql AS $$
+      BEGIN
+        SELECT coalesce((SELECT a.hash FROM ${s}.audit a WHERE a.chain_id = p_chain ORDER BY a.seq DESC LIMIT 1), p_genesis) INTO prev_hash;
+        hash := encode(sha256(convert_to('["' || prev_hash || '",' || p_tail, 'UTF8')), 'hex');
+        INSERT INTO ${s}.audit AS a (chain_id, at, vault_key_id, root_key_id, metadata_json, vendor, method, path, status, decision, reason,
+            reserved_micros, settled_micros, upstream_request_id, idempotency_key, latency_ms, attribution_json, prev_hash, hash)
+          VALUES (p_chain, p_at, p_vault_key_id, p_root_key_id, p_metadata_json, p_vendor, p_method, p_path, p_status, p_decision, p_reason,
+            p_reserved_micros, p_settled_micros, p_upstream_request_id, p_idempotency_key, p_latency_ms, p_attribution_json, prev_hash, hash)
+          RETURNING a.seq INTO seq;
+      END
+      $$;
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_VERSION = Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version));
