@@ -242,7 +242,7 @@ fi
 STORE_KIND=${STORE%%:*}; [ "$PG" = 1 ] && STORE_KIND=postgres
 LABEL="keyleash ($STORE_KIND, $INSTANCES instance(s), $NKEYS key(s), balancer $BAL)"
 CPU_PIDS=$(IFS=,; echo "${KL_PIDS[*]}")
-MAXC=$(tr , '\n' <<<"$CONNS" | sort -n | tail -1)
+MAXC=$(tr , '\n' <<<"$CONNS" | sort -n | tail -1); MINC=$(tr , '\n' <<<"$CONNS" | sort -n | head -1)
 # Before any figure: every instance answers WARM_REQUESTS / INSTANCES requests, so keyleash is
 # measured with its code optimised, as the bare pass-through (a few functions, warm within its
 # own warm-up seconds) is. This also opens every instance's PostgreSQL pool.
@@ -297,7 +297,6 @@ echo; echo "=== 2/2: $LABEL ==="
 harness "$OUT/keyleash.txt" "${ARGS[@]}" --proxy "$PX_BASE/v1/payment_intents" --proxy-pid "$CPU_PIDS" --out "$OUT/keyleash"
 [ "$BAL" != none ] && echo "note: proxy CPU us/req does not count the balancer (its hop is in the req/s and latency figures)."
 
-MAXC=$(tr , '\n' <<<"$CONNS" | sort -n | tail -1); MINC=$(tr , '\n' <<<"$CONNS" | sort -n | head -1)
 node "$REPO/bench/lib/compare.mjs" "$OUT/bare/raw.jsonl" "$OUT/keyleash/raw.jsonl" "$MAXC" "$MINC" "$LABEL" | tee "$OUT/summary.txt"
 
 if [ "${BENCH_CPU_PROF:-0}" = 1 ]; then
