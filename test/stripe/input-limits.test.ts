@@ -54,9 +54,12 @@ describe('request bodies over the limit are refused with 413 and never reach Str
   it('api.stripe.com: a chunked body with no content-length is cut off once it passes 1 MiB', async () => {
     const key = await customerKey();
     const before = stack.upstream.requests.length;
-    const answer = await exchange(stack.keyleash.url, formHead(key.vault_key, '/v1/customers', [['Transfer-Encoding', 'chunked']]), chunkedEncoding(chunksOf(160, 64 * 1024)));
+    // 64 MiB offered. What the client manages to write before the answer arrives includes what the
+    // loopback socket buffers absorb unread (several MiB on a busy machine: 5 MiB was seen), so the
+    // bound says "stopped reading far before the end", not "read exactly 1 MiB".
+    const answer = await exchange(stack.keyleash.url, formHead(key.vault_key, '/v1/customers', [['Transfer-Encoding', 'chunked']]), chunkedEncoding(chunksOf(1024, 64 * 1024)));
     expectTooLarge(answer, '1 MiB', 'api.stripe.com');
-    expect(answer.bodyBytesSent).toBeLessThan(4 * MIB);
+    expect(answer.bodyBytesSent).toBeLessThan(16 * MIB);
     expect(stack.upstream.requests.length).toBe(before);
   });
 
