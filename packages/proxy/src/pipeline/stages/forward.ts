@@ -13,7 +13,7 @@ import type { Scoped } from './check-scope.ts';
 import type { RequestContext } from './context.ts';
 import type { Priced } from './price-call.ts';
 import { settleAndAnswer } from './quiet-writes.ts';
-import { baseAudit } from './request-facts.ts';
+import { auditEntry } from './request-facts.ts';
 import type { Stop } from './stop.ts';
 
 export interface Forwarded {
@@ -56,7 +56,7 @@ export async function forward({ deps, vendor, inbound, res, facts, key, secrets,
         reservationId: admission.reservationId,
         kind: 'kept',
         actualMicros: admission.reservedMicros,
-        audit: { ...baseAudit(facts, key, key.id), status: rendered.status, decision: 'allowed', reason: 'upstream_unreachable_kept', reservedMicros: admission.reservedMicros, settledMicros: admission.reservedMicros },
+        audit: auditEntry(facts, key, key.id, { status: rendered.status, decision: 'allowed', reason: 'upstream_unreachable_kept', reservedMicros: admission.reservedMicros, settledMicros: admission.reservedMicros }),
       },
       () => {
         res.writeHead(rendered.status === 503 ? 502 : rendered.status, rendered.headers);

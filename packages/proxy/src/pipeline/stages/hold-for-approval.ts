@@ -10,7 +10,6 @@ import type { Scoped } from './check-scope.ts';
 import type { PipelineDeps, RequestContext } from './context.ts';
 import type { Judged } from './judge-cost.ts';
 import type { Priced } from './price-call.ts';
-import { baseAudit } from './request-facts.ts';
 import { refusedFor, type Stop } from './stop.ts';
 
 export interface Held {
@@ -23,9 +22,8 @@ export interface Held {
 
 export async function holdForApproval(context: RequestContext & Authenticated & Scoped & Priced & Judged): Promise<Held | Stop> {
   const { deps, vendor, inbound, res, now, facts, key, chain, shownPath, micros, movableMicros, object } = context;
-  const idempotencyKey = vendor.idempotencyKey(inbound);
-  const { vendor: auditedVendor, method: auditedMethod, path: auditedPath, idempotencyKey: auditedIdempotencyKey, attribution, at } = baseAudit(facts, key, key.id);
-  const reservedRequest = { vendor: auditedVendor, method: auditedMethod, path: auditedPath, idempotencyKey: auditedIdempotencyKey, attribution, at };
+  const idempotencyKey = facts.idempotencyKey;
+  const reservedRequest = { vendor: vendor.name, method: inbound.method, path: facts.auditedPath, idempotencyKey: facts.auditedIdempotencyKey, attribution: facts.attribution, at: facts.startedAt };
   const held = await holdQuietly(deps, { chain, micros, movableMicros, object, request: reservedRequest, now, idempotencyKey, vendor: vendor.name, method: inbound.method, path: shownPath, raw: inbound, res });
   if (held === 'store_failed') return { stop: 'store_unavailable', error: new Error('approval store failed') };
   if (held?.kind === 'refused') return refusedFor(key, held.refusal);

@@ -17,7 +17,7 @@ import type { RequestContext } from './context.ts';
 import type { Forwarded } from './forward.ts';
 import type { Priced } from './price-call.ts';
 import { repriceQuietly, settleAndAnswer, settleQuietly } from './quiet-writes.ts';
-import { baseAudit, elapsedMs } from './request-facts.ts';
+import { auditEntry, elapsedMs } from './request-facts.ts';
 
 type Settling = RequestContext & Authenticated & Priced & Admitted & Forwarded;
 
@@ -56,22 +56,22 @@ export async function settle(context: Settling): Promise<void> {
     }
     if (vendor.rewriteResponseBody) body = vendor.rewriteResponseBody(body, upstream.headers, secrets);
   }
-  const audit: AuditEntry = {
-    ...baseAudit(facts, key, key.id),
+  const audit = auditEntry(facts, key, key.id, {
     upstreamRequestId,
     status,
     decision: 'allowed',
     reason: admission.idempotentReplay ? 'idempotent_replay' : kind === 'kept' ? 'upstream_5xx_kept' : null,
     reservedMicros: admission.reservedMicros,
     settledMicros,
-  };
+  });
   deps.metrics.requests.inc({ vendor: vendor.name, decision: 'allowed', code: String(status) });
   if (meter) return relayMetered(context, meter, audit);
   deps.metrics.spendMicros.inc({ vendor: vendor.name }, settledMicros);
 
   if (body) {
     const answerBody = body;
-    const settlement: Settlement = { reservationId: admission.reservationId, kind, actualMicros: settledMicros, ...(paidObjectIds ? { paidObjectIds, paidObjectMicros } : {}), audit: { ...audit, latencyMs: elapsedMs(facts) } };
+    audit.latencyMs = elapsedMs(facts);
+    const settlement: Settlement = { reservationId: admission.reservationId, kind, actualMicros: settledMicros, paidObjectIds, paidObjectMicros, audit };
     // a HEAD answer has no body but keeps the length the GET would have
     if (inbound.method !== 'HEAD') responseHeaders['content-length'] = String(answerBody.length);
     const answer = () => {
@@ -93,7 +93,8 @@ export async function settle(context: Settling): Promise<void> {
     deps.logger.warn({ err: error, vendor: vendor.name }, 'the answer could not be streamed to the client in full');
   }
   // ended only after the audit row is written, unless the store lets the answer go first
-  await settleAndAnswer(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit: { ...audit, latencyMs: elapsedMs(facts) } }, () => res.end());
+  audit.latencyMs = elapsedMs(facts);
+  await settleAndAnswer(deps, { reservationId: admission.reservationId, kind, actualMicros: settledMicros, audit }, () => res.end());
 }
 
 /** A streamed model answer, settled from the usage it carries; without one the worst case stays counted. */

@@ -4,7 +4,7 @@
  */
 import { refusal, type Refusal, type VaultKeyRecord } from '@keyleash/core';
 import type { RequestContext } from './context.ts';
-import { baseAudit } from './request-facts.ts';
+import { auditEntry } from './request-facts.ts';
 
 export type Stop =
   /** refused before anything went upstream; `key` is set when the presented key is genuine */
@@ -36,7 +36,7 @@ async function refuse({ deps, res, facts }: RequestContext, refused: Refusal, ke
   const rendered = facts.vendor.renderRefusal(refused);
   deps.metrics.requests.inc({ vendor: facts.vendor.name, decision: 'refused', code: refused.code });
   try {
-    await deps.store.appendAudit({ ...baseAudit(facts, key, keyId), status: rendered.status, decision: 'refused', reason: refused.code, reservedMicros: 0, settledMicros: 0 });
+    await deps.store.appendAudit(auditEntry(facts, key, keyId, { status: rendered.status, decision: 'refused', reason: refused.code, reservedMicros: 0, settledMicros: 0 }));
   } catch (error) {
     deps.metrics.storeErrors.inc({ operation: 'audit' });
     deps.logger.error({ err: error, code: refused.code }, 'could not write the audit row of a refusal');
