@@ -20,7 +20,7 @@ import { framingProblem, methodOverrideParameter } from './pipeline/request-fram
 import { Upstreams } from './pipeline/upstreams.ts';
 import { handleVendorRequest, type PipelineDeps } from './pipeline/vendor-request.ts';
 import { createVendors, vendorForUnprefixedRequest } from './vendors/registry.ts';
-import type { InboundRequest, Vendor, VendorSecrets } from './vendors/vendor.ts';
+import type { RoutableRequest, Vendor, VendorRoute, VendorSecrets } from './vendors/vendor.ts';
 
 export interface KeyleashOptions {
   store: Store;
@@ -46,8 +46,6 @@ export interface Keyleash {
   server: Server;
   close(): Promise<void>;
 }
-
-const EMPTY_BODY = Buffer.alloc(0);
 
 /** Prefixes the official SDKs use without a vendor prefix (stripe-node cannot add a base path). */
 const UNPREFIXED_ROOTS = new Set(['v1', 'v2', 'oauth']);
@@ -135,8 +133,10 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
       return answerRefusal(framing.status, refusal(framing.code, `Refused: ${framing.message}. Nothing was sent to ${vendor.name}; fix the request before retrying.`));
     }
     const inbound = { method: req.method ?? 'GET', rawPath: vendorPath, rawQuery, headers: req.headers };
-    // the limit depends on the vendor host, which routing finds from the path alone
-    const host = upstreamHostOf(vendor, inbound);
+    // the limit depends on the vendor host, which routing finds from the path alone; the
+    // pipeline's scope stage checks this same route
+    const routed = routeOf(vendor, inbound);
+    const host = routed === undefined || 'code' in routed ? undefined : routed.upstreamHost;
     const limit = bodyLimits.forHost(host);
     let body: Buffer;
     try {
@@ -157,15 +157,13 @@ export function createKeyleash(options: KeyleashOptions): Keyleash {
     if (override) {
       return answerRefusal(400, refusal('keyleash_request_override', `Refused: ${override}. Nothing was sent to ${vendor.name}; fix the request before retrying.`));
     }
-    return handleVendorRequest(pipeline, vendor, { ...inbound, body }, res);
+    return handleVendorRequest(pipeline, vendor, { ...inbound, body }, routed, res);
   }
 
-  /** the vendor host a request goes to, from its path; undefined when it cannot be routed (the pipeline refuses it later) */
-  function upstreamHostOf(vendor: Vendor, request: Omit<InboundRequest, 'body'>): string | undefined {
+  /** where a request goes, from its method and path (routing never reads the body); undefined without the vendor's secrets (the pipeline refuses it) */
+  function routeOf(vendor: Vendor, request: RoutableRequest): VendorRoute | Refusal | undefined {
     const vendorSecrets = secrets(vendor);
-    if (!vendorSecrets) return undefined;
-    const route = vendor.route({ ...request, body: EMPTY_BODY }, vendorSecrets);
-    return 'code' in route ? undefined : route.upstreamHost;
+    return vendorSecrets ? vendor.route(request, vendorSecrets) : undefined;
   }
 
   const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000 }, (req, res) => {

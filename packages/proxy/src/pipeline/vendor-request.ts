@@ -6,7 +6,8 @@
  * admitted request has a durable reservation before a byte goes upstream.
  */
 import type { ServerResponse } from 'node:http';
-import type { InboundRequest, Vendor } from '../vendors/vendor.ts';
+import type { Refusal } from '@keyleash/core';
+import type { InboundRequest, Vendor, VendorRoute } from '../vendors/vendor.ts';
 import { admit } from './stages/admit.ts';
 import { authenticateKey } from './stages/authenticate-key.ts';
 import { checkScope } from './stages/check-scope.ts';
@@ -20,8 +21,9 @@ import { answerStop, extend, isStop, type Stop } from './stages/stop.ts';
 
 export type { PipelineDeps } from './stages/context.ts';
 
-export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, inbound: InboundRequest, res: ServerResponse): Promise<void> {
-  const request = beginRequest(deps, vendor, inbound, res);
+/** `routed`: the route the server found from the method and path (see `RequestContext.routed`) */
+export async function handleVendorRequest(deps: PipelineDeps, vendor: Vendor, inbound: InboundRequest, routed: VendorRoute | Refusal | undefined, res: ServerResponse): Promise<void> {
+  const request = beginRequest(deps, vendor, inbound, routed, res);
   const stopped = await runStages(request);
   if (stopped) await answerStop(request, stopped);
 }

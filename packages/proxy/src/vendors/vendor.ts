@@ -17,6 +17,9 @@ export interface InboundRequest {
   body: Buffer;
 }
 
+/** what routing may read: everything but the body, which is not read yet when the server routes */
+export type RoutableRequest = Omit<InboundRequest, 'body'>;
+
 export interface VendorRoute {
   /** the real vendor host this request is for, e.g. api.stripe.com */
   upstreamHost: string;
@@ -112,9 +115,10 @@ export interface Vendor {
   presentedVaultKey(headers: IncomingHttpHeaders): string | undefined;
   /**
    * `Refusal` when the path cannot be routed or normalised safely (or names an account the secrets
-   * do not own). Must not read the body: the server routes before reading it, to know the body limit.
+   * do not own). Never sees the body: the server routes before reading it, to know the body limit,
+   * and the pipeline checks that same route.
    */
-  route(request: InboundRequest, secrets: VendorSecrets): VendorRoute | Refusal;
+  route(request: RoutableRequest, secrets: VendorSecrets): VendorRoute | Refusal;
   /** vendor-specific policy checks beyond the allowlist (e.g. Stripe-Account pinning) */
   checkHeaders?(request: InboundRequest, key: VaultKeyRecord): Refusal | undefined;
   price(request: InboundRequest, route: VendorRoute, context: PricingContext): Promise<Pricing>;

@@ -15,8 +15,8 @@ export interface Scoped {
   shownPath: string;
 }
 
-export function checkScope({ vendor, inbound, key, chain, allowed, secrets }: RequestContext & Authenticated): Scoped | Stop {
-  const route = vendor.route(inbound, secrets);
+export function checkScope({ vendor, inbound, routed, key, chain, allowed, secrets }: RequestContext & Authenticated): Scoped | Stop {
+  const route = routed ?? vendor.route(inbound, secrets);
   if ('code' in route) return refusedFor(key, route);
   const shownPath = `/${route.segments.join('/')}`;
   if (!anyPatternMatches(allowed, inbound.method, route.segments)) {

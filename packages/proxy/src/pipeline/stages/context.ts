@@ -3,10 +3,10 @@
  * Each stage adds what it learned (the key, the route, the price, the admission...) to this context.
  */
 import type { ServerResponse } from 'node:http';
-import type { Store } from '@keyleash/core';
+import type { Refusal, Store } from '@keyleash/core';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.ts';
-import type { InboundRequest, Vendor, VendorSecrets } from '../../vendors/vendor.ts';
+import type { InboundRequest, Vendor, VendorRoute, VendorSecrets } from '../../vendors/vendor.ts';
 import type { SpendAlerts } from '../../alerts/spend-crossings.ts';
 import type { ApprovalGate } from '../../approvals/approval-gate.ts';
 import type { CompiledPolicies } from '../compiled-policy.ts';
@@ -40,6 +40,12 @@ export interface RequestContext {
   vendor: Vendor;
   inbound: InboundRequest;
   res: ServerResponse;
+  /**
+   * where the request goes, found by the server from its method and path before the body was read
+   * (the body limit depends on the host); undefined when this keyleash has none of the vendor's
+   * secrets, which authentication refuses
+   */
+  routed: VendorRoute | Refusal | undefined;
   /** the one clock reading every check of this request is judged at */
   now: number;
   facts: RequestFacts;
@@ -48,7 +54,7 @@ export interface RequestContext {
 /** Everything a stage may add to the context (stop.ts `extend`), each stage's output in order. */
 type StageOutputs = Authenticated & Scoped & Priced & Judged & Held & Admitted & Forwarded;
 
-export function beginRequest(deps: PipelineDeps, vendor: Vendor, inbound: InboundRequest, res: ServerResponse): RequestContext {
+export function beginRequest(deps: PipelineDeps, vendor: Vendor, inbound: InboundRequest, routed: VendorRoute | Refusal | undefined, res: ServerResponse): RequestContext {
   const now = deps.clock();
   const facts = requestFacts(vendor, inbound, now, readAttribution(inbound.headers));
   // Every field a stage adds is here from the start, so the context keeps one shape from the
@@ -58,6 +64,7 @@ export function beginRequest(deps: PipelineDeps, vendor: Vendor, inbound: Inboun
     deps,
     vendor,
     inbound,
+    routed,
     res,
     now,
     facts,

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { anyPatternMatches, normaliseRequestPath, parseEndpointPattern, refusal, type OpenAIPriceTable, type Refusal } from '@keyleash/core';
 import { bearerToken } from '../bearer-token.ts';
 import { copyForwardableHeaders } from '../forwardable-headers.ts';
-import type { InboundRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
+import type { InboundRequest, RoutableRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
 import { priceModelCall, type ModelApi } from './model-call.ts';
 import { renderOpenAIRefusal } from './refusals.ts';
 
@@ -53,7 +53,7 @@ export function createOpenAIVendor(options: { prices: () => OpenAIPriceTable }):
       return bearerToken(headers.authorization);
     },
 
-    route(request: InboundRequest): VendorRoute | Refusal {
+    route(request: RoutableRequest): VendorRoute | Refusal {
       const normalised = normaliseRequestPath(request.rawPath);
       if (!normalised.ok) return refusal('keyleash_ambiguous_request', `Refused: ${normalised.reason}. Nothing was sent to OpenAI.`);
       const segments = normalised.segments;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { normaliseRequestPath, refusal, type FxTable, type Refusal, type VaultKeyRecord } from '@keyleash/core';
-import type { InboundRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
+import type { InboundRequest, RoutableRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
 import { bearerToken } from '../bearer-token.ts';
 import { copyForwardableHeaders } from '../forwardable-headers.ts';
 import { createTableClassifier } from './classify.ts';
@@ -25,7 +25,7 @@ export function createStripeVendor(options: { fx: () => FxTable }): Vendor {
       return bearerToken(headers.authorization);
     },
 
-    route(request: InboundRequest): VendorRoute | Refusal {
+    route(request: RoutableRequest): VendorRoute | Refusal {
       const normalised = normaliseRequestPath(request.rawPath);
       if (!normalised.ok) return refusal('keyleash_ambiguous_request', `Refused: ${normalised.reason}. Nothing was sent to Stripe.`);
       let segments = normalised.segments;

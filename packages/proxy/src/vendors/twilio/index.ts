@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { normaliseRequestPath, refusal, TWILIO_PLACEHOLDER_ACCOUNT_SID, type Refusal, type TwilioPriceTable } from '@keyleash/core';
 import { copyForwardableHeaders } from '../forwardable-headers.ts';
-import type { InboundRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
+import type { InboundRequest, RoutableRequest, Pricing, PricingContext, Vendor, VendorRoute, VendorSecrets } from '../vendor.ts';
 import { resolveAccountSegments, rewriteTwilioBody } from './account-sid.ts';
 import { readTwilioSecrets, secretValues, TWILIO_SECRET_ENV, twilioAuthorization, vaultKeyFromBasic } from './credentials.ts';
 import { parseTwilioHost } from './hosts.ts';
@@ -25,7 +25,7 @@ export function createTwilioVendor(options: { prices: () => TwilioPriceTable }):
     readSecrets: readTwilioSecrets,
     presentedVaultKey: vaultKeyFromBasic,
 
-    route(request: InboundRequest, secrets: VendorSecrets): VendorRoute | Refusal {
+    route(request: RoutableRequest, secrets: VendorSecrets): VendorRoute | Refusal {
       const normalised = normaliseRequestPath(request.rawPath);
       if (!normalised.ok) return refusal('keyleash_ambiguous_request', `Refused: ${normalised.reason}. Nothing was sent to Twilio.`);
       const [first = '', ...path] = normalised.segments;
