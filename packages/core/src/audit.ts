@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { MicroUsd } from './money.ts';
+import { sha256Hex } from './sha256.ts';
 
 export type AuditDecision = 'allowed' | 'refused';
 
@@ -65,7 +65,7 @@ export function auditCanonical(prevHash: string, entry: AuditEntry): string {
 
 /** sha256 (hex) of `auditCanonical`. */
 export function auditHash(prevHash: string, entry: AuditEntry): string {
-  return createHash('sha256').update(auditCanonical(prevHash, entry)).digest('hex');
+  return sha256Hex(auditCanonical(prevHash, entry));
 }
 
 function sortedObject(record: Record<string, string>): [string, string][] {

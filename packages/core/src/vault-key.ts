@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from './sha256.ts';
 
 /**
  * A vault key is `vk_<id>_<secret>`: lowercase base32 (a-z, 2-7), so it is safe in URLs, HTTP
@@ -40,7 +41,7 @@ export function parseVaultKey(text: string): VaultKeyParts | undefined {
 
 /** The secret is 200 random bits, so a fast hash is enough: no dictionary to defend against. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return sha256Hex(secret);
 }
 
 export function secretMatches(secret: string, storedHash: string): boolean {
