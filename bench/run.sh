@@ -33,6 +33,8 @@
 #   BENCH_BALANCER=auto|none|tcp|http  auto: none for 1 instance and 1 key, tcp for several
 #                           instances, http when BENCH_KEYS>1. Use tcp with BENCH_INSTANCES=1 to give
 #                           a 1-instance baseline the same extra hop as a 3-instance run.
+#   BENCH_FROM=dist         run keyleash as installed: `pnpm build` first, then plain node on the
+#                           compiled dist/ (what npm users run); source = from the TypeScript under tsx
 #   BENCH_CPU_PROF=1        run keyleash under node --cpu-prof (profiles land in the output dir;
 #                           summarise one with node bench/lib/cpuprofile-top.mjs FILE)
 #   BENCH_OUT=DIR           keep logs, raw results and profiles in DIR (default: a temp dir, removed)
@@ -46,6 +48,15 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${KEYLEASH_BENCH_HARNESS:-$REPO/bench/harness}
 case "${1:-}" in -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;; esac
+
+# keyleash as npm users run it: compiled, on plain node (built once, before any store's run)
+BENCH_FROM=${BENCH_FROM:-dist}
+case "$BENCH_FROM" in dist|source) ;; *) echo "bench: BENCH_FROM must be dist or source" >&2; exit 2 ;; esac
+if [ "$BENCH_FROM" = dist ] && [ "${BENCH_BUILT:-0}" != 1 ]; then
+  echo "bench: building the packages (BENCH_FROM=source runs the TypeScript instead)"
+  if command -v pnpm >/dev/null; then (cd "$REPO" && pnpm build >/dev/null); else (cd "$REPO" && npx -y pnpm@10.34.9 build >/dev/null); fi || { echo "bench: the build failed" >&2; exit 1; }
+  export BENCH_BUILT=1
+fi
 
 # Without BENCH_STORE: one run per store of BENCH_STORES (each a whole run of this script, the bare
 # pass-through measured again beside each), then the figures of both side by side.
@@ -187,11 +198,12 @@ wait_for "$REF_PID" "$OUT/ref-proxy.log" 'undici proxy on' 15 || { cat "$OUT/ref
 
 PROF_ARGS=()
 if [ "${BENCH_CPU_PROF:-0}" = 1 ]; then mkdir -p "$OUT/cpu-prof"; PROF_ARGS=(--cpu-prof --cpu-prof-dir "$OUT/cpu-prof"); fi
+if [ "$BENCH_FROM" = dist ]; then KL_MAIN=(--conditions=keyleash-dist packages/proxy/dist/cli/main.js); else KL_MAIN=(--import tsx packages/proxy/src/cli/main.ts); fi
 KL_PIDS=(); KL_TARGETS=(); KL_URL=
 for i in $(seq 1 "$INSTANCES"); do
   log=$OUT/keyleash-$i.log
   (cd "$REPO" && exec env KEYLEASH_ADMIN_TOKEN="$ADMIN_TOKEN" STRIPE_SECRET_KEY="$SECRET" KEYLEASH_LOG_LEVEL="${KEYLEASH_LOG_LEVEL:-info}" \
-    node "${PROF_ARGS[@]}" --import tsx packages/proxy/src/cli/main.ts serve --port 0 --store "$STORE" --upstream "api.stripe.com=$UP_BASE") >"$log" 2>&1 &
+    node "${PROF_ARGS[@]}" "${KL_MAIN[@]}" serve --port 0 --store "$STORE" --upstream "api.stripe.com=$UP_BASE") >"$log" 2>&1 &
   pid=$!; PIDS+=("$pid"); KL_PIDS+=("$pid")
   if ! wait_for "$pid" "$log" 'keyleash listening on' 60; then
     echo "bench: keyleash instance $i did not start with --store $(sed -E 's#//[^@/]*@#//#' <<<"${STORE%%\?*}"):" >&2
@@ -251,6 +263,11 @@ if [ "$WARM_REQUESTS" -gt 0 ]; then
   node "$REPO/bench/lib/warm.mjs" "$PX_BASE/v1/payment_intents" "$KEY" "$MAXC" 300 "$WARM_REQUESTS" || die "warm-up through keyleash failed"
 elif [ "$PG" = 1 ]; then
   node "$REPO/bench/lib/warm.mjs" "$PX_BASE/v1/payment_intents" "$KEY" "$MAXC" 2 || die "warm-up through keyleash failed"
+fi
+# a keyleash whose WAL checkpoints fell back onto the serving thread is not the one users run
+if grep -l 'checkpoint worker failed' "$OUT"/keyleash-*.log >/dev/null 2>&1; then
+  grep -h 'checkpoint worker failed' "$OUT"/keyleash-*.log | head -1 >&2
+  die "keyleash runs without its checkpoint worker (a broken build?); the figures would not be representative"
 fi
 if [ "$PG" = 1 ] && [ "${BENCH_PG_CPU:-1}" = 1 ]; then
   # count the PostgreSQL backends serving keyleash's pools as proxy CPU
