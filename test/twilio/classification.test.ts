@@ -97,11 +97,13 @@ describe('input limits on Twilio hosts', () => {
         ['Content-Type', 'application/x-www-form-urlencoded'],
         ['Transfer-Encoding', 'chunked'],
       ]),
-      chunkedEncoding(chunksOf(100, 64 * 1024)),
+      // 64 MiB offered: what the client writes before the answer includes what the loopback socket
+      // buffers absorb unread (4.2 MiB was seen), so the bound means "stopped reading far before the end"
+      chunkedEncoding(chunksOf(1024, 64 * 1024)),
     );
     expect(answer.status).toBe(413);
     expect(answer.json).toMatchObject({ code: 'keyleash_body_too_large', status: 400 });
-    expect(answer.bodyBytesSent).toBeLessThan(4 * MIB);
+    expect(answer.bodyBytesSent).toBeLessThan(16 * MIB);
     expect(stack.recorder.requests).toEqual([]);
   });
 
