@@ -6,8 +6,10 @@
  * writers) once CHECKPOINT_FRAMES pages of WAL have accumulated (the ~16 MB the serving
  * connection used to wait for: a busy WAL's hot pages are copied back rarely, which is what keeps
  * CPU per request down) or after CHECKPOINT_IDLE_MS with anything new, and the serving
- * connection's automatic checkpoints are off. If the worker cannot start or fails, automatic checkpoints come back on, so the WAL never
- * grows without bound.
+ * connection's automatic checkpoints are off. The serving connection does not truncate the WAL
+ * file either; the worker empties it once writes have paused for CHECKPOINT_IDLE_MS. If the
+ * worker cannot start or fails, automatic checkpoints come back on, so the WAL never grows
+ * without bound.
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
