@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GroupCommit } from '../../src/stores/sqlite/group-commit.ts';
+import { COMMITTING, WANTED, WriteHandoff } from '../../src/stores/sqlite/write-handoff.ts';
 
 describe('sqlite group commit', () => {
   let dir: string;
@@ -117,5 +118,56 @@ describe('sqlite group commit', () => {
     group.flush();
     expect(rows(other)).toEqual(['read me']);
     await expect(lazy).resolves.toBe(1);
+  });
+
+  describe('making way for the checkpoint worker', () => {
+    let handoff: WriteHandoff;
+    let flags: Int32Array;
+    beforeEach(() => {
+      handoff = new WriteHandoff();
+      flags = new Int32Array(handoff.buffer);
+      group = new GroupCommit(db, handoff);
+    });
+
+    it('a scheduled group waits while the worker wants the lock, then commits, and is marked committing only while it runs', async () => {
+      Atomics.store(flags, WANTED, 1);
+      const pending = group.run(insert('after the restart'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(rows(other)).toEqual([]);
+      expect(Atomics.load(flags, COMMITTING)).toBe(0);
+      let committingInside = -1;
+      const second = group.run(() => (committingInside = Atomics.load(flags, COMMITTING)));
+      Atomics.store(flags, WANTED, 0);
+      await expect(pending).resolves.toBe(1);
+      await second;
+      expect(rows(other)).toEqual(['after the restart']);
+      expect(committingInside).toBe(1);
+      expect(Atomics.load(flags, COMMITTING)).toBe(0);
+    });
+
+    it('a lazy unit waits as well; flush() for a read does not wait', async () => {
+      Atomics.store(flags, WANTED, 1);
+      const lazy = group.runLazily(insert('lazy'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(rows(other)).toEqual([]);
+      group.flush();
+      expect(rows(other)).toEqual(['lazy']);
+      await expect(lazy).resolves.toBe(1);
+      expect(Atomics.load(flags, COMMITTING)).toBe(0);
+    });
+
+    it('the serving thread never goes ahead while the worker wants the lock, and the worker sees a commit under way', () => {
+      expect(handoff.tryBeginCommit()).toBe(true);
+      // the worker raises WANTED now: it must see COMMITTING and wait
+      Atomics.store(flags, WANTED, 1);
+      expect(Atomics.load(flags, COMMITTING)).toBe(1);
+      handoff.endCommit();
+      expect(Atomics.load(flags, COMMITTING)).toBe(0);
+      expect(handoff.tryBeginCommit()).toBe(false);
+      expect(Atomics.load(flags, COMMITTING)).toBe(0);
+      handoff.workerGone();
+      expect(handoff.tryBeginCommit()).toBe(true);
+      handoff.endCommit();
+    });
   });
 });

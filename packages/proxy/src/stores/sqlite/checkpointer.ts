@@ -7,20 +7,30 @@
  * connection used to wait for: a busy WAL's hot pages are copied back rarely, which is what keeps
  * CPU per request down) or after CHECKPOINT_IDLE_MS with anything new, and the serving
  * connection's automatic checkpoints are off. The serving connection does not truncate the WAL
- * file either; the worker empties it once writes have paused for CHECKPOINT_IDLE_MS. If the
+ * file either; the worker empties it once writes have paused for CHECKPOINT_IDLE_MS, and after
+ * each threshold checkpoint has the WAL start again from its beginning (so it does not grow under
+ * steady load), while the serving thread holds its commits for that moment (write-handoff.ts). If the
  * worker cannot start or fails, automatic checkpoints come back on, so the WAL never grows
  * without bound.
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { WriteHandoff } from './write-handoff.ts';
 
 /** pages of WAL that make a checkpoint (4 KiB pages: ~16 MB) */
 export const CHECKPOINT_FRAMES = 4000;
+/**
+ * the WAL's size (frames: ~64 MB) at which the worker has it start again from its beginning: each
+ * restart holds the serving thread's commits for a moment, so not at every checkpoint
+ */
+export const RESTART_FRAMES = 4 * CHECKPOINT_FRAMES;
 export const CHECKPOINT_IDLE_MS = 5_000;
 const POLL_MS = 50;
 
 export class Checkpointer {
   private worker: Worker | undefined;
+  /** who writes next, the serving thread's group commit or the worker's RESTART */
+  readonly handoff = new WriteHandoff();
 
   constructor(
     private readonly db: Database.Database,
@@ -30,7 +40,7 @@ export class Checkpointer {
     if (path === ':memory:') return;
     try {
       const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
-        workerData: { path, pollMs: POLL_MS, thresholdFrames: CHECKPOINT_FRAMES, idleMs: CHECKPOINT_IDLE_MS },
+        workerData: { path, pollMs: POLL_MS, thresholdFrames: CHECKPOINT_FRAMES, restartFrames: RESTART_FRAMES, idleMs: CHECKPOINT_IDLE_MS, handoff: this.handoff.buffer },
       });
       // the process may exit while it runs (a CLI command that opened the store)
       worker.unref();
@@ -48,6 +58,7 @@ export class Checkpointer {
   private fallBack(why: string): void {
     if (!this.worker) return;
     this.worker = undefined;
+    this.handoff.workerGone();
     process.emitWarning(`keyleash: ${why}; SQLite checkpoints run on the serving thread again`);
     if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${CHECKPOINT_FRAMES}`);
   }
@@ -65,5 +76,6 @@ export class Checkpointer {
     await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
     clearTimeout(timer);
     await worker.terminate();
+    this.handoff.workerGone();
   }
 }

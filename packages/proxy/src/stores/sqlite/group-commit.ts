@@ -1,5 +1,8 @@
 import type Database from 'better-sqlite3';
 import { deliver, type Outcome } from '../outcome.ts';
+import { NO_HANDOFF, type WriteHandoff } from './write-handoff.ts';
+
+type GroupHandoff = Pick<WriteHandoff, 'tryBeginCommit' | 'beginCommit' | 'endCommit'>;
 
 // captured at load, so a test's fake timers cannot stall the ledger
 const defer = setImmediate;
@@ -36,13 +39,21 @@ interface Pending {
 export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
-  private lazyTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly step: (work: () => unknown) => unknown;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * @param handoff makes way for the checkpoint worker's RESTART (write-handoff.ts): while it
+   *   wants the write lock, a scheduled group waits, asynchronously, instead of blocking the event
+   *   loop in SQLite's busy handler
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly handoff: GroupHandoff = NO_HANDOFF,
+  ) {
     // BEGIN IMMEDIATE on its own, a SAVEPOINT inside the group's transaction
     this.step = db.transaction((work: () => unknown) => work()).immediate;
     this.begin = db.prepare('BEGIN IMMEDIATE');
@@ -55,7 +66,7 @@ export class GroupCommit {
     const queued = this.enqueue(work);
     if (!this.scheduled) {
       this.scheduled = true;
-      defer(() => this.flush());
+      defer(() => this.flushWhenFree());
     }
     return queued;
   }
@@ -63,7 +74,7 @@ export class GroupCommit {
   /** queues a unit for the next group, committed within LAZY_COMMIT_MS at the latest */
   runLazily<T>(work: () => T): Promise<T> {
     const queued = this.enqueue(work);
-    if (!this.scheduled && this.lazyTimer === undefined) this.lazyTimer = later(() => this.flush(), LAZY_COMMIT_MS);
+    if (!this.scheduled && this.flushTimer === undefined) this.flushTimer = later(() => this.flushWhenFree(), LAZY_COMMIT_MS);
     return queued;
   }
 
@@ -73,11 +84,35 @@ export class GroupCommit {
     });
   }
 
+  /** a scheduled group: runs now, or, while the checkpoint worker wants the lock, a millisecond later */
+  private flushWhenFree(): void {
+    if (!this.handoff.tryBeginCommit()) {
+      this.scheduled = true;
+      if (this.flushTimer !== undefined) cancelLater(this.flushTimer);
+      this.flushTimer = later(() => this.flushWhenFree(), 1);
+      return;
+    }
+    this.flushBegun();
+  }
+
   /** runs whatever is queued now: before a read that must see it, and before closing the database */
   flush(): void {
+    this.handoff.beginCommit();
+    this.flushBegun();
+  }
+
+  private flushBegun(): void {
+    try {
+      this.runPending();
+    } finally {
+      this.handoff.endCommit();
+    }
+  }
+
+  private runPending(): void {
     this.scheduled = false;
-    if (this.lazyTimer !== undefined) cancelLater(this.lazyTimer);
-    this.lazyTimer = undefined;
+    if (this.flushTimer !== undefined) cancelLater(this.flushTimer);
+    this.flushTimer = undefined;
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;

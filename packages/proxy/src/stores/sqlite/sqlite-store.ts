@@ -117,7 +117,7 @@ export class SqliteStore implements Store {
     this.migrateNow();
     this.checkpointer = new Checkpointer(this.db, path);
     const db = this.db;
-    this.group = new GroupCommit(db);
+    this.group = new GroupCommit(db, this.checkpointer.handoff);
     this.alerts = new SqliteAlerts(db);
     this.approvals = new SqliteApprovals(db);
     this.instance = new SqliteInstanceRegistry(db);
