@@ -8,10 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TWILIO_PRICE_TABLE, generateVaultKey, hashSecret, TWILIO_PLACEHOLDER_ACCOUNT_SID, type Store, type VaultKeyRecord } from '@keyleash/core';
+import { DEFAULT_TWILIO_PRICE_TABLE, TWILIO_PLACEHOLDER_ACCOUNT_SID, type Store } from '@keyleash/core';
 import { createTwilioVendor } from '../src/vendors/twilio/index.ts';
 import { TWILIO_OPERATIONS, TWILIO_SPEC_HOSTS, type TwilioOperation } from '../src/vendors/twilio/operations.ts';
 import type { InboundRequest, Pricing } from '../src/vendors/vendor.ts';
+import { rootKeyRecord } from './root-key-record.ts';
 
 const SPEC_DIR = resolve(import.meta.dirname, '../../../upstream-specs/twilio-oai/json');
 const SPECS = ['twilio_api_v2010.json', 'twilio_verify_v2.json'];
@@ -49,17 +50,7 @@ const specRows = TWILIO_OPERATIONS.filter((op) => (TWILIO_SPEC_HOSTS as readonly
 
 const vendor = createTwilioVendor({ prices: () => DEFAULT_TWILIO_PRICE_TABLE });
 const secrets = { TWILIO_ACCOUNT_SID: `AC${'5'.repeat(32)}`, TWILIO_AUTH_TOKEN: 'token-0123456789' };
-const generated = generateVaultKey();
-const key: VaultKeyRecord = {
-  id: generated.id,
-  parentId: null,
-  rootId: generated.id,
-  depth: 0,
-  secretHash: hashSecret(generated.secret),
-  policy: { vendor: 'twilio', dailyCapMicros: 10_000_000, totalCapMicros: null, allowedEndpoints: ['* /**'], expiresAt: Date.now() + 3_600_000, rateLimitPerMinute: null, metadata: {}, unpriced: {}, stripeAccounts: [] },
-  createdAt: Date.now(),
-  revokedAt: null,
-};
+const key = rootKeyRecord({ vendor: 'twilio', dailyCapMicros: 10_000_000 });
 
 /** a concrete path for a spec template: the placeholder account, and a value no literal segment has */
 function concrete(op: { host: string; path: string }): string {

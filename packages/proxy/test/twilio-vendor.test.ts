@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_TWILIO_PRICE_TABLE,
   generateVaultKey,
-  hashSecret,
   twilioBasicCredentials,
   TWILIO_PLACEHOLDER_ACCOUNT_SID,
   type Policy,
@@ -14,6 +13,7 @@ import { createTwilioVendor } from '../src/vendors/twilio/index.ts';
 import { parseTwilioHost } from '../src/vendors/twilio/hosts.ts';
 import { priceFromAnswer } from '../src/vendors/twilio/pricing.ts';
 import type { InboundRequest, Pricing, VendorRoute } from '../src/vendors/vendor.ts';
+import { rootKeyRecord } from './root-key-record.ts';
 
 const REAL_SID = `AC${'1234abcd'.repeat(4)}`;
 const TOKEN = 'real-auth-token-0123456789';
@@ -43,28 +43,7 @@ function refusedRoute(inbound: InboundRequest): Refusal {
 }
 
 function key(twilio?: Policy['twilio']): VaultKeyRecord {
-  const generated = generateVaultKey();
-  return {
-    id: generated.id,
-    parentId: null,
-    rootId: generated.id,
-    depth: 0,
-    secretHash: hashSecret(generated.secret),
-    policy: {
-      vendor: 'twilio',
-      dailyCapMicros: 1_000_000,
-      totalCapMicros: null,
-      allowedEndpoints: ['* /**'],
-      expiresAt: Date.now() + 3_600_000,
-      rateLimitPerMinute: null,
-      metadata: {},
-      unpriced: {},
-      stripeAccounts: [],
-      ...(twilio ? { twilio } : {}),
-    },
-    createdAt: Date.now(),
-    revokedAt: null,
-  };
+  return rootKeyRecord({ vendor: 'twilio', dailyCapMicros: 1_000_000, ...(twilio ? { twilio } : {}) });
 }
 
 async function price(inbound: InboundRequest, twilio?: Policy['twilio']): Promise<Pricing> {

@@ -9,9 +9,10 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { generateVaultKey, hashSecret, utcDay, type VaultKeyRecord } from '@keyleash/core';
+import { utcDay } from '@keyleash/core';
 import { CHECKPOINT_IDLE_MS, RESTART_FRAMES } from '../../src/stores/sqlite/checkpointer.ts';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.ts';
+import { rootKeyRecord } from '../root-key-record.ts';
 
 it('a worker copies the WAL back into the file and trims the WAL once writes pause; the serving connection does neither', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyleash-checkpoint-'));
@@ -62,27 +63,7 @@ it('under writes that never pause, the WAL starts again from its beginning inste
   const path = join(dir, 'keyleash.db');
   const store = new SqliteStore(path);
   try {
-    const generated = generateVaultKey();
-    const key: VaultKeyRecord = {
-      id: generated.id,
-      parentId: null,
-      rootId: generated.id,
-      depth: 0,
-      secretHash: hashSecret(generated.secret),
-      policy: {
-        vendor: 'stripe',
-        dailyCapMicros: null,
-        totalCapMicros: null,
-        allowedEndpoints: ['POST /v1/payment_intents'],
-        expiresAt: Date.now() + 86_400_000,
-        rateLimitPerMinute: null,
-        metadata: {},
-        unpriced: {},
-        stripeAccounts: [],
-      },
-      createdAt: Date.now(),
-      revokedAt: null,
-    };
+    const key = rootKeyRecord({ allowedEndpoints: ['POST /v1/payment_intents'] });
     await store.insertKey(key);
     const audit = { at: 1, vaultKeyId: key.id, rootKeyId: key.id, metadata: {}, vendor: 'stripe', method: 'POST', path: '/v1/payment_intents', status: 200, decision: 'allowed' as const, reason: null, reservedMicros: 1, settledMicros: 1, upstreamRequestId: null, idempotencyKey: null, latencyMs: 0, attribution: {} };
     // a PaymentIntent per request, as the bench sends: its id lands on a random page of counted_objects
