@@ -114,6 +114,10 @@ export class SqliteStore implements Store {
     // file whose pages are still cached took 28 ms inside that commit. The worker trims it once
     // writes have paused.
     this.db.pragma('journal_size_limit = -1');
+    // Each unit of a group commit is a SAVEPOINT, so SQLite keeps the first version of every page a
+    // unit changes in a statement journal, by default a temporary file: 30% of the process's
+    // pwrite calls at 16 concurrent requests (strace: 12.8 -> 8.9 per request in memory).
+    this.db.pragma('temp_store = MEMORY');
     this.migrateNow();
     this.checkpointer = new Checkpointer(this.db, path);
     const db = this.db;
