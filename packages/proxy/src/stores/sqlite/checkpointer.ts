@@ -7,9 +7,9 @@
  * connection used to wait for: a busy WAL's hot pages are copied back rarely, which is what keeps
  * CPU per request down) or after CHECKPOINT_IDLE_MS with anything new, and the serving
  * connection's automatic checkpoints are off. The serving connection does not truncate the WAL
- * file either; the worker empties it once writes have paused for CHECKPOINT_IDLE_MS, and after
- * each threshold checkpoint has the WAL start again from its beginning (so it does not grow under
- * steady load), while the serving thread holds its commits for that moment (write-handoff.ts). If the
+ * file either; the worker empties it once writes have paused for CHECKPOINT_IDLE_MS, and once the
+ * WAL holds RESTART_FRAMES has it start again from its beginning (so it does not grow under steady
+ * load), while the serving thread holds its commits for that moment (write-handoff.ts). If the
  * worker cannot start or fails, automatic checkpoints come back on, so the WAL never grows
  * without bound.
  */

@@ -1,8 +1,6 @@
 import type Database from 'better-sqlite3';
 import { deliver, type Outcome } from '../outcome.ts';
-import { NO_HANDOFF, type WriteHandoff } from './write-handoff.ts';
-
-type GroupHandoff = Pick<WriteHandoff, 'tryBeginCommit' | 'beginCommit' | 'endCommit'>;
+import { NO_HANDOFF, type CommitSide } from './write-handoff.ts';
 
 // captured at load, so a test's fake timers cannot stall the ledger
 const defer = setImmediate;
@@ -52,7 +50,7 @@ export class GroupCommit {
    */
   constructor(
     private readonly db: Database.Database,
-    private readonly handoff: GroupHandoff = NO_HANDOFF,
+    private readonly handoff: CommitSide = NO_HANDOFF,
   ) {
     // BEGIN IMMEDIATE on its own, a SAVEPOINT inside the group's transaction
     this.step = db.transaction((work: () => unknown) => work()).immediate;

@@ -44,8 +44,11 @@ export class WriteHandoff {
   }
 }
 
+/** the serving thread's side of the handoff, what the group commit calls */
+export type CommitSide = Pick<WriteHandoff, 'tryBeginCommit' | 'beginCommit' | 'endCommit'>;
+
 /** a group commit with no checkpoint worker to make way for (`:memory:`, tests) */
-export const NO_HANDOFF: Pick<WriteHandoff, 'tryBeginCommit' | 'beginCommit' | 'endCommit'> = {
+export const NO_HANDOFF: CommitSide = {
   tryBeginCommit: () => true,
   beginCommit: () => {},
   endCommit: () => {},
