@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import type { Store } from '@keyleash/core';
+import { utcDay, type Store } from '@keyleash/core';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store.ts';
+import { rootKeyRecord } from '../root-key-record.ts';
 import { SQLITE_MIGRATIONS } from '../../src/stores/sqlite/schema.ts';
 import { describeStoreConformance } from './store-conformance.ts';
 
@@ -63,6 +64,37 @@ describe('sqlite store migrations', () => {
       const store = new SqliteStore(path);
       expect(await store.countedForObject('root', 'pi_old')).toBe(6_500_000);
       expect(await store.countedForObject('root', 'pi_unknown')).toBe(0);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('after migration 21 spend by day still counts reservations with random ids (before migration 3) beside time-ordered ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyleash-migrate-'));
+    try {
+      const path = join(dir, 'keyleash.db');
+      const key = rootKeyRecord({ expiresAt: Date.UTC(2040, 0, 1) });
+      const now = Date.UTC(2030, 0, 15, 12);
+      const day = utcDay(now);
+      let store = new SqliteStore(path);
+      await store.insertKey(key);
+      const admitted = await store.admit({ keyChain: [key.id], amountMicros: 2_000_000, now });
+      if (!admitted.ok) throw new Error(`refused: ${admitted.refusal.kind}`);
+      await store.close();
+      const db = new Database(path);
+      const legacy = db.prepare(`INSERT INTO reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at)
+        VALUES (?, ?, ?, ?, ?, 1000000, ?, 'settled', 1)`);
+      // UUIDv4s, as reservations were named before migration 3: their order says nothing of their day
+      legacy.run('00000000-0000-4000-8000-000000000001', key.id, key.id, JSON.stringify([key.id]), day, 300_000);
+      legacy.run('ffffffff-ffff-4fff-bfff-ffffffffffff', key.id, key.id, JSON.stringify([key.id]), day, 40_000);
+      legacy.run('77777777-7777-4777-8777-777777777777', key.id, key.id, JSON.stringify([key.id]), utcDay(now + 86_400_000), 5_000);
+      db.close();
+      store = new SqliteStore(path);
+      const range = { fromDay: day, toDay: day };
+      expect(await store.spend({ groupBy: { by: 'vault_key' }, ...range })).toEqual([{ group: key.id, micros: 2_340_000, requests: 3 }]);
+      expect(await store.spend({ groupBy: { by: 'vault_key' }, fromDay: day, toDay: utcDay(now + 86_400_000) })).toEqual([{ group: key.id, micros: 2_345_000, requests: 4 }]);
+      expect(await store.spend({ groupBy: { by: 'vault_key' }, fromDay: utcDay(now - 86_400_000), toDay: utcDay(now - 86_400_000) })).toEqual([]);
       await store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -41,14 +41,23 @@ import { SQLITE_MIGRATIONS } from './schema.ts';
 
 /**
  * A UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then random bits. Reservation ids sort by
- * creation time, so the reservations B-tree (and reservations_day) grows at its tail instead of
- * dirtying a random leaf page per insert; the random part keeps ids unique across processes.
+ * creation time, so the reservations B-tree grows at its tail instead of dirtying a random leaf
+ * page per insert, and a range of days is a range of ids (`spend`); the random part keeps ids
+ * unique across processes.
  */
 function timeOrderedId(now: number): string {
-  const random = randomUUID();
-  const ms = Math.max(0, Math.min(Math.floor(now), 0xffffffffffff)).toString(16).padStart(12, '0');
-  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${random.slice(15)}`;
+  return `${timeOrderedIdPrefix(now)}7${randomUUID().slice(15)}`;
 }
+
+/** what every time-ordered id made at `ms` starts with; ids sort by it, so it bounds a time range */
+function timeOrderedIdPrefix(ms: number): string {
+  const hex = Math.max(0, Math.min(Math.floor(ms), 0xffffffffffff)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-`;
+}
+
+/** a reservation id from before time-ordered ids (migration 3): random, version digit not 7 */
+const RANDOM_RESERVATION_ID = "substr(id, 15, 1) <> '7'";
+const DAY_MS = 86_400_000;
 
 interface LinkRow {
   id: string;
@@ -453,11 +462,17 @@ export class SqliteStore implements Store {
       const rows = this.db.prepare(`${byRequest.sql} ORDER BY micros DESC, grp`).all(...byRequest.params) as { grp: string; micros: number; requests: number }[];
       return rows.map((row) => ({ group: row.grp, micros: row.micros, requests: row.requests }));
     }
-    const params: unknown[] = [query.fromDay, query.toDay];
+    // the days' reservations are a range of time-ordered ids (the primary key), plus any older,
+    // random-id ones, which the partial index reservations_day_random_id finds (migration 21)
+    const fromId = timeOrderedIdPrefix(Date.parse(`${query.fromDay}T00:00:00Z`));
+    const toId = timeOrderedIdPrefix(Date.parse(`${query.toDay}T00:00:00Z`) + DAY_MS);
+    const params: unknown[] = [fromId, toId, query.fromDay, query.toDay, query.fromDay, query.toDay];
     const group = spendGroupExpression(query.groupBy, SQLITE_DIALECT, params);
     const sql = `SELECT ${group} AS grp, SUM(r.amount_micros) AS micros, COUNT(*) AS requests
-      FROM reservations r JOIN vault_keys k ON k.id = r.key_id
-      WHERE r.day BETWEEN ? AND ? GROUP BY grp ORDER BY micros DESC, grp`;
+      FROM (SELECT key_id, root_id, amount_micros FROM reservations WHERE id >= ? AND id < ? AND day BETWEEN ? AND ?
+        UNION ALL SELECT key_id, root_id, amount_micros FROM reservations WHERE ${RANDOM_RESERVATION_ID} AND day BETWEEN ? AND ?) r
+      JOIN vault_keys k ON k.id = r.key_id
+      GROUP BY grp ORDER BY micros DESC, grp`;
     const rows = this.db.prepare(sql).all(...params) as { grp: string | null; micros: number; requests: number }[];
     return rows.map((row) => ({ group: row.grp, micros: row.micros, requests: row.requests }));
   }
