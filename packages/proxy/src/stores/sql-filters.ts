@@ -101,13 +101,19 @@ export function spendGroupExpression(groupBy: SpendGrouping, dialect: SqlDialect
 
 const DAY_MS = 86_400_000;
 
+/** the instants (epoch ms) a range of UTC days covers: from the first's midnight, up to but not including the midnight after the last */
+export function dayRangeMs(fromDay: string, toDay: string): { from: number; until: number } {
+  return { from: Date.parse(`${fromDay}T00:00:00Z`), until: Date.parse(`${toDay}T00:00:00Z`) + DAY_MS };
+}
+
 /**
  * Spend per vendor of the request, from the audit log: a key covering several vendors is split by
  * where each request went. Every admitted request's row counts its settled amount; a price
  * correction row (`price_revealed`) counts the difference it made and is not a request.
  */
 export function requestVendorSpendSql(query: Pick<SpendQuery, 'fromDay' | 'toDay'>, dialect: SqlDialect, auditTable: string): { sql: string; params: unknown[] } {
-  const params = [Date.parse(`${query.fromDay}T00:00:00Z`), Date.parse(`${query.toDay}T00:00:00Z`) + DAY_MS];
+  const range = dayRangeMs(query.fromDay, query.toDay);
+  const params = [range.from, range.until];
   const sql = `SELECT vendor AS grp,
       SUM(CASE WHEN reason = 'price_revealed' THEN settled_micros - reserved_micros ELSE settled_micros END) AS micros,
       SUM(CASE WHEN reason = 'price_revealed' THEN 0 ELSE 1 END) AS requests

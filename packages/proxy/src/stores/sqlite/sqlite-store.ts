@@ -31,7 +31,7 @@ import {
   type VaultKeyRecord,
 } from '@keyleash/core';
 import { abandonedAuditOf, auditEntryToRow, keyToRow, rowToAudit, rowToKey, type AuditRow, type HeldRow, type KeyRow } from '../rows.ts';
-import { auditFilterWhere, keyFilterWhere, requestVendorSpendSql, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
+import { auditFilterWhere, dayRangeMs, keyFilterWhere, requestVendorSpendSql, spendGroupExpression, SQLITE_DIALECT } from '../sql-filters.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SqliteAlerts } from './sqlite-alerts.ts';
@@ -57,7 +57,6 @@ function timeOrderedIdPrefix(ms: number): string {
 
 /** a reservation id from before time-ordered ids (migration 3): random, version digit not 7 */
 const RANDOM_RESERVATION_ID = "substr(id, 15, 1) <> '7'";
-const DAY_MS = 86_400_000;
 
 interface LinkRow {
   id: string;
@@ -464,8 +463,9 @@ export class SqliteStore implements Store {
     }
     // the days' reservations are a range of time-ordered ids (the primary key), plus any older,
     // random-id ones, which the partial index reservations_day_random_id finds (migration 21)
-    const fromId = timeOrderedIdPrefix(Date.parse(`${query.fromDay}T00:00:00Z`));
-    const toId = timeOrderedIdPrefix(Date.parse(`${query.toDay}T00:00:00Z`) + DAY_MS);
+    const days = dayRangeMs(query.fromDay, query.toDay);
+    const fromId = timeOrderedIdPrefix(days.from);
+    const toId = timeOrderedIdPrefix(days.until);
     const params: unknown[] = [fromId, toId, query.fromDay, query.toDay, query.fromDay, query.toDay];
     const group = spendGroupExpression(query.groupBy, SQLITE_DIALECT, params);
     const sql = `SELECT ${group} AS grp, SUM(r.amount_micros) AS micros, COUNT(*) AS requests
