@@ -65,6 +65,7 @@ import {
   rateWindowStart,
   releasedObjectGiveBack,
   utcDay,
+  chainedRecord,
   type Admission,
   type AdmitRequest,
   type AuditEntry,
@@ -1090,7 +1091,7 @@ export class PostgresStore implements Store {
 
   private checkedRecord(entry: AuditEntry, result: pg.QueryResult): AuditRecord {
     const inserted = result.rows[0] as { seq: number; prev_hash: string; hash: string };
-    const record: AuditRecord = { ...entry, seq: inserted.seq, prevHash: inserted.prev_hash, hash: inserted.hash };
+    const record = chainedRecord(entry, { seq: inserted.seq, prevHash: inserted.prev_hash, hash: inserted.hash });
     // the database hashed the same text as auditHash; a difference would be a bug, made loud here
     if (auditHash(record.prevHash, entry) !== record.hash) {
       throw new Error(`audit row ${record.seq}: the hash PostgreSQL computed differs from auditHash; the chain will not verify from this row`);

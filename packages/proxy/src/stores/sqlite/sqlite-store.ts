@@ -13,6 +13,7 @@ import {
   rateWindowStart,
   releasedObjectGiveBack,
   utcDay,
+  chainedRecord,
   type Admission,
   type AdmitRequest,
   type AuditEntry,
@@ -411,7 +412,7 @@ export class SqliteStore implements Store {
       seq, row.at, row.vault_key_id, row.root_key_id, row.metadata_json, row.vendor, row.method, row.path, row.status, row.decision, row.reason,
       row.reserved_micros, row.settled_micros, row.upstream_request_id, row.idempotency_key, row.latency_ms, row.attribution_json, prevHash, hash,
     );
-    return { ...entry, seq, prevHash, hash };
+    return chainedRecord(entry, { seq, prevHash, hash });
   }
 
   async countedForObject(rootId: string, objectId: string): Promise<number | undefined> {
