@@ -21,7 +21,8 @@ export function conflictingCredentials(rawHeaders: readonly string[]): string | 
     return `the request carries ${values.length} Authorization headers (${schemes.join(', ')}); send exactly one, holding the vault key`;
   }
   const [value] = values;
-  if (value === undefined) return undefined;
+  // a second scheme follows a comma (SCHEME): without one the header holds one credential at most
+  if (value === undefined || !value.includes(',')) return undefined;
   const schemes = [...value.matchAll(SCHEME)].map((match) => match[1]!);
   if (schemes.length > 1) return `the Authorization header holds ${schemes.length} credentials (${schemes.join(', ')}); send exactly one, holding the vault key`;
   return undefined;

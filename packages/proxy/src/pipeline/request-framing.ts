@@ -26,21 +26,17 @@ export interface FramingProblem {
 
 const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url', 'x-original-method']);
 
-function headerValues(rawHeaders: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === name) values.push(rawHeaders[i + 1]!);
-  }
-  return values;
-}
-
 /** codings listed in one or several headers, lower-cased, without empty entries */
 function codings(values: readonly string[]): string[] {
+  if (values.length === 0) return [];
   return values.flatMap((value) => value.split(',')).map((coding) => coding.trim().toLowerCase()).filter((coding) => coding !== '');
 }
 
-/** The first problem with the request's headers, or undefined. Reads the raw headers: Node merges or drops duplicates. */
+/** The first problem with the request's headers, or undefined. Reads the raw headers (Node merges or drops duplicates), in one pass. */
 export function framingProblem(rawHeaders: readonly string[]): FramingProblem | undefined {
+  const contentEncodingValues: string[] = [];
+  const transferEncodingValues: string[] = [];
+  const contentTypes: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     if (OVERRIDE_HEADERS.has(name)) {
@@ -50,8 +46,11 @@ export function framingProblem(rawHeaders: readonly string[]): FramingProblem | 
         message: `the request carries ${rawHeaders[i]}, which asks the server to execute another method or path than the one keyleash checks and prices; send the real method and path, without that header`,
       };
     }
+    if (name === 'content-encoding') contentEncodingValues.push(rawHeaders[i + 1]!);
+    else if (name === 'transfer-encoding') transferEncodingValues.push(rawHeaders[i + 1]!);
+    else if (name === 'content-type') contentTypes.push(rawHeaders[i + 1]!);
   }
-  const contentEncodings = codings(headerValues(rawHeaders, 'content-encoding')).filter((coding) => coding !== 'identity');
+  const contentEncodings = codings(contentEncodingValues).filter((coding) => coding !== 'identity');
   if (contentEncodings.length > 0) {
     return {
       status: 415,
@@ -59,7 +58,7 @@ export function framingProblem(rawHeaders: readonly string[]): FramingProblem | 
       message: `the body is sent with Content-Encoding ${contentEncodings.join(', ')}; keyleash prices the parameters it can read, so it takes uncompressed bodies only. Send the body uncompressed, without Content-Encoding`,
     };
   }
-  const transferCodings = codings(headerValues(rawHeaders, 'transfer-encoding')).filter((coding) => coding !== 'chunked');
+  const transferCodings = codings(transferEncodingValues).filter((coding) => coding !== 'chunked');
   if (transferCodings.length > 0) {
     return {
       status: 415,
@@ -67,7 +66,6 @@ export function framingProblem(rawHeaders: readonly string[]): FramingProblem | 
       message: `the body is sent with Transfer-Encoding ${transferCodings.join(', ')}; keyleash takes plain or chunked bodies only. Send the body uncompressed`,
     };
   }
-  const contentTypes = headerValues(rawHeaders, 'content-type');
   if (contentTypes.length > 1) {
     return {
       status: 400,
