@@ -4,8 +4,10 @@
 # Starts, on ephemeral ports: the reference upstream (bench/harness) (Stripe-like POST /v1/payment_intents),
 # the bare undici pass-through, and `keyleash serve` (fresh SQLite file by default) pointed at
 # that upstream; issues an uncapped vault key (priced, reserved, settled and audited like any key,
-# but a run cannot exhaust it); then runs the harness bench/harness/proxy-overhead.sh twice
-# with the same arguments (bare pass-through, then keyleash) and prints the comparison: keyleash's
+# but a run cannot exhaust it); then runs the harness bench/harness/proxy-overhead.sh with the same
+# arguments against the bare pass-through and against keyleash, one round of each at a time in
+# alternating order (this VM's speed drifts between minutes, and a slow patch should land on both),
+# and prints the comparison: keyleash's
 # req/s over the bare pass-through's at the largest conns, added p50/p99 at the smallest conns, and
 # proxy CPU us per request for both. Everything it starts is stopped on exit.
 #
@@ -288,7 +290,7 @@ ARGS=(--upstream "$UP_BASE/v1/payment_intents"
   -d 'amount=2000&currency=usd&payment_method_types[]=card'
   --upstream-header "Authorization: Bearer $SECRET"
   --proxy-header "Authorization: Bearer $KEY"
-  --conns "$CONNS" --duration "$DUR" --rounds "$ROUNDS" --warmup "$WARM" --loadgen "$LOADGEN"
+  --conns "$CONNS" --duration "$DUR" --rounds 1 --warmup "$WARM" --loadgen "$LOADGEN"
   --upstream-pid "$UP_PID")
 [ -n "${BENCH_LOADGEN_CPUS:-}" ] && ARGS+=(--loadgen-cpus "$BENCH_LOADGEN_CPUS")
 # shellcheck disable=SC2206
@@ -308,10 +310,25 @@ harness() { # OUTPUT_TXT ARGS...
   HARNESS_PID=
   [ "$rc" = 0 ] || die "proxy-overhead.sh failed (exit $rc); see above"
 }
-echo; echo "=== 1/2: bare undici pass-through (ceiling) ==="
-harness "$OUT/bare.txt" "${ARGS[@]}" --proxy "http://127.0.0.1:$REF_PORT/v1/payment_intents" --proxy-pid "$REF_PID" --out "$OUT/bare"
-echo; echo "=== 2/2: $LABEL ==="
-harness "$OUT/keyleash.txt" "${ARGS[@]}" --proxy "$PX_BASE/v1/payment_intents" --proxy-pid "$CPU_PIDS" --out "$OUT/keyleash"
+# One harness round of each per round, bare first in odd rounds and keyleash first in even ones: a
+# whole run of one then a whole run of the other once put the bare pass-through at 100 us/request
+# in one run and 170 in the next, which moved the CPU ratio more than any change did.
+mkdir -p "$OUT/bare" "$OUT/keyleash"
+: >"$OUT/bare/raw.jsonl"; : >"$OUT/keyleash/raw.jsonl"
+for round in $(seq 1 "$ROUNDS"); do
+  order=(bare keyleash); [ $((round % 2)) = 0 ] && order=(keyleash bare)
+  for which in "${order[@]}"; do
+    if [ "$which" = bare ]; then
+      echo; echo "=== round $round/$ROUNDS: bare undici pass-through (ceiling) ==="
+      harness "$OUT/bare-$round.txt" "${ARGS[@]}" --proxy "http://127.0.0.1:$REF_PORT/v1/payment_intents" --proxy-pid "$REF_PID" --out "$OUT/bare/round-$round"
+    else
+      echo; echo "=== round $round/$ROUNDS: $LABEL ==="
+      harness "$OUT/keyleash-$round.txt" "${ARGS[@]}" --proxy "$PX_BASE/v1/payment_intents" --proxy-pid "$CPU_PIDS" --out "$OUT/keyleash/round-$round"
+    fi
+    # each harness run numbers its one round 1; compare.mjs pairs rows by round
+    sed "s/\"round\":1,/\"round\":$round,/" "$OUT/$which/round-$round/raw.jsonl" >>"$OUT/$which/raw.jsonl"
+  done
+done
 [ "$BAL" != none ] && echo "note: proxy CPU us/req does not count the balancer (its hop is in the req/s and latency figures)."
 
 node "$REPO/bench/lib/compare.mjs" "$OUT/bare/raw.jsonl" "$OUT/keyleash/raw.jsonl" "$MAXC" "$MINC" "$LABEL" | tee "$OUT/summary.txt"
