@@ -70,6 +70,39 @@ describe('sqlite store migrations', () => {
     }
   });
 
+  it('migration 22 moves every key total beside its days: caps still count what was spent before it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyleash-migrate-'));
+    try {
+      const path = join(dir, 'keyleash.db');
+      const now = Date.UTC(2030, 0, 15, 12);
+      const day = utcDay(now);
+      const key = rootKeyRecord({ expiresAt: Date.UTC(2040, 0, 1), totalCapMicros: 10_000_000 });
+      const db = new Database(path);
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 21)) {
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(migration.version);
+      }
+      // spent before the upgrade: $3 today and $6 in all
+      db.prepare('INSERT INTO key_daily_spend (key_id, day, micros) VALUES (?, ?, ?)').run(key.id, day, 3_000_000);
+      db.prepare('INSERT INTO key_total_spend (key_id, micros) VALUES (?, ?)').run(key.id, 6_000_000);
+      db.close();
+      const store = new SqliteStore(path);
+      await store.insertKey(key);
+      expect(await store.keySpend([key.id], day)).toEqual(new Map([[key.id, { dailyMicros: 3_000_000, totalMicros: 6_000_000 }]]));
+      expect(await store.spendByDay(key.id, '2030-01-01', '2030-12-31')).toEqual([{ day, micros: 3_000_000 }]);
+      // $4 more fits the $10 total cap; $0.01 after that does not
+      const fits = await store.admit({ keyChain: [key.id], amountMicros: 4_000_000, now });
+      expect(fits.ok).toBe(true);
+      const over = await store.admit({ keyChain: [key.id], amountMicros: 10_000, now });
+      expect(over.ok ? 'admitted' : over.refusal.kind).toBe('total_cap');
+      expect(await store.keySpend([key.id], day)).toEqual(new Map([[key.id, { dailyMicros: 7_000_000, totalMicros: 10_000_000 }]]));
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('after migration 21 spend by day still counts reservations with random ids (before migration 3) beside time-ordered ones', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyleash-migrate-'));
     try {

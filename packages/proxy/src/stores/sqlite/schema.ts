@@ -210,4 +210,14 @@ export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX reservations_day_random_id ON reservations(day) WHERE substr(id, 15, 1) <> '7';
     `,
   },
+  {
+    version: 22,
+    sql: `
+      -- A key's running total lives beside its days, as the row of day '' (before every real day,
+      -- so no range of days includes it). Each admission adds to a key's day and to its total:
+      -- two rows of one leaf page now, where two tables wrote two pages per commit.
+      INSERT INTO key_daily_spend (key_id, day, micros) SELECT key_id, '', micros FROM key_total_spend;
+      DROP TABLE key_total_spend;
+    `,
+  },
 ];

@@ -144,13 +144,14 @@ export class SqliteStore implements Store {
           d.micros AS daily_micros, t.micros AS total_micros, w.window_start, w.count AS window_count
         FROM vault_keys k
         LEFT JOIN key_daily_spend d ON d.key_id = k.id AND d.day = ?
-        LEFT JOIN key_total_spend t ON t.key_id = k.id
+        LEFT JOIN key_daily_spend t ON t.key_id = k.id AND t.day = ''
         LEFT JOIN key_rate_window w ON w.key_id = k.id
         WHERE k.id = ?`),
       addDaily: db.prepare(`INSERT INTO key_daily_spend (key_id, day, micros) VALUES (?, ?, ?)
         ON CONFLICT (key_id, day) DO UPDATE SET micros = micros + excluded.micros`),
-      addTotal: db.prepare(`INSERT INTO key_total_spend (key_id, micros) VALUES (?, ?)
-        ON CONFLICT (key_id) DO UPDATE SET micros = micros + excluded.micros`),
+      // the total is the key's row of day '' (migration 22), on the same page as its days
+      addTotal: db.prepare(`INSERT INTO key_daily_spend (key_id, day, micros) VALUES (?, '', ?)
+        ON CONFLICT (key_id, day) DO UPDATE SET micros = micros + excluded.micros`),
       countRequest: db.prepare(`INSERT INTO key_rate_window (key_id, window_start, count) VALUES (?, ?, 1)
         ON CONFLICT (key_id) DO UPDATE SET count = CASE WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END, window_start = excluded.window_start`),
       idempotencyHit: db.prepare('SELECT reservation_id FROM idempotency WHERE key_id = ? AND idempotency_key = ?'),
@@ -186,8 +187,8 @@ export class SqliteStore implements Store {
         SELECT k.* FROM vault_keys k JOIN tree USING (id) ORDER BY k.depth, k.created_at`),
       revoke: db.prepare('UPDATE vault_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       keySpend: db.prepare(`SELECT (SELECT micros FROM key_daily_spend WHERE key_id = @id AND day = @day) AS daily,
-          (SELECT micros FROM key_total_spend WHERE key_id = @id) AS total`),
-      spendByDay: db.prepare('SELECT day, micros FROM key_daily_spend WHERE key_id = ? AND day BETWEEN ? AND ? ORDER BY day'),
+          (SELECT micros FROM key_daily_spend WHERE key_id = @id AND day = '') AS total`),
+      spendByDay: db.prepare("SELECT day, micros FROM key_daily_spend WHERE key_id = ? AND day BETWEEN ? AND ? AND day <> '' ORDER BY day"),
       auditChain: db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?'),
     };
   }
