@@ -46,17 +46,23 @@ describeStoreConformance('sqlite', async () => {
   };
 });
 
+/** A database file as keyleash left it after migration `version`, for a store to upgrade. */
+function databaseAtVersion(path: string, version: number): Database.Database {
+  const db = new Database(path);
+  db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(migration.version);
+  }
+  return db;
+}
+
 describe('sqlite store migrations', () => {
   it('migration 4 turns the paid objects of version 3 into counts: what their paying reservation counted, 0 when unknown', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyleash-migrate-'));
     try {
       const path = join(dir, 'keyleash.db');
-      const db = new Database(path);
-      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-      for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 3)) {
-        db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(migration.version);
-      }
+      const db = databaseAtVersion(path, 3);
       db.prepare(`INSERT INTO reservations (id, key_id, root_id, chain_json, day, reserved_micros, amount_micros, status, created_at)
         VALUES ('r1', 'k', 'root', '["k","root"]', '2030-01-15', 7000000, 6500000, 'settled', 1)`).run();
       db.prepare(`INSERT INTO paid_objects (root_id, object_id, reservation_id) VALUES ('root', 'pi_old', 'r1'), ('root', 'pi_unknown', NULL)`).run();
@@ -77,12 +83,7 @@ describe('sqlite store migrations', () => {
       const now = Date.UTC(2030, 0, 15, 12);
       const day = utcDay(now);
       const key = rootKeyRecord({ expiresAt: Date.UTC(2040, 0, 1), totalCapMicros: 10_000_000 });
-      const db = new Database(path);
-      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-      for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= 21)) {
-        db.exec(migration.sql);
-        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(migration.version);
-      }
+      const db = databaseAtVersion(path, 21);
       // spent before the upgrade: $3 today and $6 in all
       db.prepare('INSERT INTO key_daily_spend (key_id, day, micros) VALUES (?, ?, ?)').run(key.id, day, 3_000_000);
       db.prepare('INSERT INTO key_total_spend (key_id, micros) VALUES (?, ?)').run(key.id, 6_000_000);
