@@ -153,6 +153,13 @@ interface ClaimedReservation {
   amount_micros: number;
 }
 
+/** where append_audit (or append_audits) put an audit row */
+interface AppendedAudit {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+}
+
 /** A unit of the audit group commit: a settlement (claim + spend + audit row) or a bare audit row. */
 type AuditUnit = { kind: 'settle'; settlement: Settlement } | { kind: 'append'; entry: AuditEntry };
 
@@ -216,8 +223,13 @@ function lit(value: string | number | null): string {
   return pg.escapeLiteral(value);
 }
 
+/** An SQL array literal of `type` (NULL elements allowed), for the functions that take one per column. */
+function sqlArray(values: readonly (string | number | null)[], type: 'text' | 'bigint' | 'integer'): string {
+  return values.length === 0 ? `'{}'::${type}[]` : `ARRAY[${values.map(lit).join(', ')}]::${type}[]`;
+}
+
 function textArray(values: readonly string[]): string {
-  return values.length === 0 ? `'{}'::text[]` : `ARRAY[${values.map(lit).join(', ')}]::text[]`;
+  return sqlArray(values, 'text');
 }
 
 /** A multi-statement query answers with one result per statement. */
@@ -344,11 +356,11 @@ export class PostgresStore implements Store {
       // the one-round-trip admission (see admittedInOneRoundTrip and migration 22)
       admitCommon: (perKey: ReadonlyMap<string, { micros: number; requests: number }>, day: string, now: number, windowStart: number, reservations: readonly ReservationInsert[]) => {
         const keys = [...perKey];
-        const bigints = (values: readonly number[]) => `ARRAY[${values.map(lit).join(', ')}]::bigint[]`;
+        const bigints = (values: readonly number[]) => sqlArray(values, 'bigint');
         return `SELECT ${s}.admit_common(${[
           textArray(keys.map(([id]) => id)),
           bigints(keys.map(([, load]) => load.micros)),
-          `ARRAY[${keys.map(([, load]) => lit(load.requests)).join(', ')}]::integer[]`,
+          sqlArray(keys.map(([, load]) => load.requests), 'integer'),
           lit(day),
           lit(now),
           lit(windowStart),
@@ -357,7 +369,7 @@ export class PostgresStore implements Store {
           textArray(reservations.map((r) => JSON.stringify(r.chain))),
           bigints(reservations.map((r) => r.micros)),
           bigints(reservations.map((r) => r.now)),
-          `ARRAY[${reservations.map((r) => lit(r.requestJson)).join(', ')}]::text[]`,
+          sqlArray(reservations.map((r) => r.requestJson), 'text'),
           lit(reservations[0]!.rootId),
           lit(reservations[0]!.instanceId),
         ].join(', ')}) AS admitted`;
@@ -401,6 +413,14 @@ export class PostgresStore implements Store {
           settled_at = ${lit(now)}
         WHERE id = ${lit(id)} AND status = 'held'
         RETURNING id, chain_json, root_id, day, reserved_micros, amount_micros`,
+      // a group's claims in one statement, in the order given (migration 24)
+      claimReservations: (claims: readonly { id: string; kind: string; actualMicros: number }[], now: number) =>
+        `SELECT id, chain_json, root_id, day, reserved_micros, amount_micros FROM ${s}.claim_reservations(${[
+          textArray(claims.map((claim) => claim.id)),
+          textArray(claims.map((claim) => claim.kind)),
+          sqlArray(claims.map((claim) => claim.actualMicros), 'bigint'),
+          lit(now),
+        ].join(', ')})`,
       // the first reservation to name an object keeps it; the count only grows here (one row per
       // object per statement: callers merge duplicates)
       countObjects: (rows: readonly CountedObjectRow[]) => `INSERT INTO ${t('counted_objects')} AS o (root_id, object_id, counted_micros, reservation_id)
@@ -448,6 +468,31 @@ export class PostgresStore implements Store {
       ]
         .map(lit)
         .join(', ')})`,
+      // a group's audit rows in one statement, in the order given (migration 24): one array per column
+      insertAudits: (rows: readonly { row: ReturnType<typeof auditEntryToRow>; tail: string }[]) => {
+        const column = <K extends keyof ReturnType<typeof auditEntryToRow>>(name: K) => rows.map(({ row }) => row[name]);
+        return `SELECT ord, seq, prev_hash, hash FROM ${s}.append_audits(${[
+          lit(this.auditChainId),
+          lit(GENESIS_HASH),
+          textArray(rows.map(({ tail }) => tail)),
+          sqlArray(column('at'), 'bigint'),
+          sqlArray(column('vault_key_id'), 'text'),
+          sqlArray(column('root_key_id'), 'text'),
+          sqlArray(column('metadata_json'), 'text'),
+          sqlArray(column('vendor'), 'text'),
+          sqlArray(column('method'), 'text'),
+          sqlArray(column('path'), 'text'),
+          sqlArray(column('status'), 'integer'),
+          sqlArray(column('decision'), 'text'),
+          sqlArray(column('reason'), 'text'),
+          sqlArray(column('reserved_micros'), 'bigint'),
+          sqlArray(column('settled_micros'), 'bigint'),
+          sqlArray(column('upstream_request_id'), 'text'),
+          sqlArray(column('idempotency_key'), 'text'),
+          sqlArray(column('latency_ms'), 'bigint'),
+          sqlArray(column('attribution_json'), 'text'),
+        ].join(', ')}) ORDER BY ord`;
+      },
     };
   }
 
@@ -962,9 +1007,8 @@ export class PostgresStore implements Store {
   private async auditGroup(units: AuditUnit[]): Promise<Outcome<AuditRecord>[]> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
-    let results: pg.QueryResult[];
     const claimedBy = new Map<number, ClaimedReservation>();
-    const auditAt = new Map<number, number>();
+    const appended = new Map<number, AppendedAudit>();
     const entries: AuditEntry[] = units.map((unit) => (unit.kind === 'settle' ? unit.settlement.audit : unit.entry));
     try {
       // Round trip 1: claim the reservations, ascending id (one order for every group); a
@@ -976,17 +1020,13 @@ export class PostgresStore implements Store {
       const claimIds = [...firstClaim.keys()].sort();
       let begun = false;
       if (claimIds.length > 0) {
-        const now = Date.now();
         const claims = claimIds.map((id) => {
-          const s = (units[firstClaim.get(id)!] as { settlement: Settlement }).settlement;
-          return this.sql.claimReservation(id, s.kind, s.actualMicros, now);
+          const { kind, actualMicros } = (units[firstClaim.get(id)!] as { settlement: Settlement }).settlement;
+          return { id, kind, actualMicros };
         });
-        const claimed = await run(client, `BEGIN; ${claims.join(';\n')}`);
+        const [, claimed] = await run(client, `BEGIN; ${this.sql.claimReservations(claims, Date.now())}`);
         begun = true;
-        claimIds.forEach((id, k) => {
-          const row = claimed[k + 1]!.rows[0] as ClaimedReservation | undefined;
-          if (row) claimedBy.set(firstClaim.get(id)!, row);
-        });
+        for (const row of claimed!.rows as ClaimedReservation[]) claimedBy.set(firstClaim.get(row.id)!, row);
       }
       // Round trip 2: the union of the chains' keys locked in THE order, the counters, the
       // objects created (one statement, sorted; the first unit to name an object keeps it, the
@@ -1021,17 +1061,16 @@ export class PostgresStore implements Store {
         statements.push(this.sql.countObjects(rows));
       }
       statements.push(this.sql.lockAudit);
-      // (addSpend is two statements, so the audit rows' results are counted from the end)
-      const audits: number[] = [];
-      units.forEach((unit, i) => {
-        if (unit.kind === 'settle' && !claimedBy.has(i)) return;
-        audits.push(i);
-        statements.push(this.sql.insertAudit(auditEntryToRow(entries[i]!), canonicalTail(entries[i]!)));
-      });
+      // every unit's audit row but those of settlements whose reservation was no longer held
+      const audits = units.flatMap((unit, i) => (unit.kind === 'settle' && !claimedBy.has(i) ? [] : [i]));
+      if (audits.length > 0) statements.push(this.sql.insertAudits(audits.map((i) => ({ row: auditEntryToRow(entries[i]!), tail: canonicalTail(entries[i]!) }))));
       statements.push('COMMIT');
-      results = await run(client, statements.join(';\n'));
-      const first = results.length - 1 - audits.length;
-      audits.forEach((i, j) => auditAt.set(i, first + j));
+      const results = await run(client, statements.join(';\n'));
+      // the audit rows, in the order of `audits`, are the answer just before COMMIT's
+      if (audits.length > 0) {
+        const rows = results[results.length - 2]!.rows as AppendedAudit[];
+        audits.forEach((i, j) => appended.set(i, rows[j]!));
+      }
     } catch (error) {
       try {
         // harmless (a warning) when no transaction is open
@@ -1057,14 +1096,14 @@ export class PostgresStore implements Store {
       }
       return units.map((unit, i) => {
         try {
-          const at = auditAt.get(i);
-          if (at === undefined) {
+          const row = appended.get(i);
+          if (row === undefined) {
             const id = (unit as { settlement: Settlement }).settlement.reservationId;
             if (broken) throw broken;
             const status = statuses.get(id);
             throw new Error(status === undefined ? `no reservation ${id}` : `reservation ${id} is already ${status}`);
           }
-          return { ok: true as const, value: this.checkedRecord(entries[i]!, results[at]!) };
+          return { ok: true as const, value: this.checkedRecord(entries[i]!, row) };
         } catch (error) {
           return { ok: false as const, error };
         }
@@ -1086,11 +1125,10 @@ export class PostgresStore implements Store {
   private async appendAuditLast(client: pg.PoolClient, entry: AuditEntry, before: string[], begin: boolean): Promise<AuditRecord> {
     const statements = [...(begin ? ['BEGIN'] : []), ...before, this.sql.lockAudit, this.sql.insertAudit(auditEntryToRow(entry), canonicalTail(entry)), 'COMMIT'];
     const results = await run(client, statements.join(';\n'));
-    return this.checkedRecord(entry, results[results.length - 2]!);
+    return this.checkedRecord(entry, results[results.length - 2]!.rows[0] as AppendedAudit);
   }
 
-  private checkedRecord(entry: AuditEntry, result: pg.QueryResult): AuditRecord {
-    const inserted = result.rows[0] as { seq: number; prev_hash: string; hash: string };
+  private checkedRecord(entry: AuditEntry, inserted: AppendedAudit): AuditRecord {
     const record = chainedRecord(entry, { seq: inserted.seq, prevHash: inserted.prev_hash, hash: inserted.hash });
     // the database hashed the same text as auditHash; a difference would be a bug, made loud here
     if (auditHash(record.prevHash, entry) !== record.hash) {
