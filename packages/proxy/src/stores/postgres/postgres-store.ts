@@ -405,15 +405,10 @@ export class PostgresStore implements Store {
       rememberIdempotency: (keyId: string, idempotencyKey: string, reservationId: string) => `INSERT INTO ${t('idempotency')} (key_id, idempotency_key, reservation_id)
         VALUES (${lit(keyId)}, ${lit(idempotencyKey)}, ${lit(reservationId)})
         ON CONFLICT (key_id, idempotency_key) DO UPDATE SET reservation_id = EXCLUDED.reservation_id`,
-      // (an object step's amount was decided against its object at admission: settled keeps it;
-      // a release of one goes through releaseAlone, which claims with lockReservation instead)
-      claimReservation: (id: string, kind: string, actualMicros: number, now: number) => `UPDATE ${t('reservations')} SET status = ${lit(kind)},
-          amount_micros = CASE WHEN ${lit(kind)} = 'settled' AND object_id IS NULL THEN ${lit(actualMicros)}::bigint
-            WHEN ${lit(kind)} = 'released' THEN 0 ELSE reserved_micros END,
-          settled_at = ${lit(now)}
-        WHERE id = ${lit(id)} AND status = 'held'
-        RETURNING id, chain_json, root_id, day, reserved_micros, amount_micros`,
-      // a group's claims in one statement, in the order given (migration 24)
+      // claims held reservations in the order given, in one statement (migration 24); one no longer
+      // held is left out of the answer. (An object step's amount was decided against its object at
+      // admission: settled keeps it; a release of one goes through releaseAlone, which claims with
+      // lockReservation instead.)
       claimReservations: (claims: readonly { id: string; kind: string; actualMicros: number }[], now: number) =>
         `SELECT id, chain_json, root_id, day, reserved_micros, amount_micros FROM ${s}.claim_reservations(${[
           textArray(claims.map((claim) => claim.id)),
@@ -440,35 +435,12 @@ export class PostgresStore implements Store {
       // is never contended across instances; it orders this instance's own transactions): a
       // transaction-scoped advisory lock, released by COMMIT or ROLLBACK, also when the connection dies…
       lockAudit: `SELECT pg_advisory_xact_lock(hashtext('keyleash:audit'), hashtext(${lit(`${schema}:${this.auditChainId}`)}))`,
-      // …then, in a new statement (whose snapshot sees the previous holder's commit), the row
-      // after the chain's last one, hashed by the database (append_audit, migration 23): sha256 of
+      // …then, in a new statement (whose snapshot sees the previous holder's commit), the rows
+      // after the chain's last one, in the order given, each hashed by the database (append_audits,
+      // migration 24, one array per column, runs append_audit of migration 23 per row): sha256 of
       // auditCanonical, whose text after the previous hash (`tail`) keyleash sends ready-made.
       // seq comes from a sequence: unique and, within a chain, ascending in chain order (taken
       // under the lock).
-      insertAudit: (row: ReturnType<typeof auditEntryToRow>, tail: string) => `SELECT seq, prev_hash, hash FROM ${s}.append_audit(${[
-        this.auditChainId,
-        GENESIS_HASH,
-        tail,
-        row.at,
-        row.vault_key_id,
-        row.root_key_id,
-        row.metadata_json,
-        row.vendor,
-        row.method,
-        row.path,
-        row.status,
-        row.decision,
-        row.reason,
-        row.reserved_micros,
-        row.settled_micros,
-        row.upstream_request_id,
-        row.idempotency_key,
-        row.latency_ms,
-        row.attribution_json,
-      ]
-        .map(lit)
-        .join(', ')})`,
-      // a group's audit rows in one statement, in the order given (migration 24): one array per column
       insertAudits: (rows: readonly { row: ReturnType<typeof auditEntryToRow>; tail: string }[]) => {
         const column = <K extends keyof ReturnType<typeof auditEntryToRow>>(name: K) => rows.map(({ row }) => row[name]);
         return `SELECT ord, seq, prev_hash, hash FROM ${s}.append_audits(${[
@@ -860,7 +832,7 @@ export class PostgresStore implements Store {
   private settleAlone(settlement: Settlement): Promise<AuditRecord> {
     return this.withConnection(async (client) => {
       // Round trip 1: claim the reservation (a second settlement finds it no longer held).
-      const [, claimed] = await run(client, `BEGIN; ${this.sql.claimReservation(settlement.reservationId, settlement.kind, settlement.actualMicros, Date.now())}`);
+      const [, claimed] = await run(client, `BEGIN; ${this.sql.claimReservations([{ id: settlement.reservationId, kind: settlement.kind, actualMicros: settlement.actualMicros }], Date.now())}`);
       const reservation = claimed!.rows[0] as ClaimedReservation | undefined;
       if (!reservation) {
         await client.query('ROLLBACK');
@@ -1123,7 +1095,7 @@ export class PostgresStore implements Store {
    * network or this process's event loop. Other instances append to their own chains meanwhile.
    */
   private async appendAuditLast(client: pg.PoolClient, entry: AuditEntry, before: string[], begin: boolean): Promise<AuditRecord> {
-    const statements = [...(begin ? ['BEGIN'] : []), ...before, this.sql.lockAudit, this.sql.insertAudit(auditEntryToRow(entry), canonicalTail(entry)), 'COMMIT'];
+    const statements = [...(begin ? ['BEGIN'] : []), ...before, this.sql.lockAudit, this.sql.insertAudits([{ row: auditEntryToRow(entry), tail: canonicalTail(entry) }]), 'COMMIT'];
     const results = await run(client, statements.join(';\n'));
     return this.checkedRecord(entry, results[results.length - 2]!.rows[0] as AppendedAudit);
   }

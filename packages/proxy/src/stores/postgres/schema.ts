@@ -276,8 +276,7 @@ export const POSTGRES_MIGRATIONS: PostgresMigration[] = [
       -- The group commit (auditGroup in postgres-store.ts) sent one UPDATE per reservation and one
       -- SELECT append_audit(…) per audit row, each parsed, analysed and planned anew: a third of
       -- the backends' CPU at 64 concurrent requests. These two loop inside the database over
-      -- arrays, with plans cached per connection; the statements they run are the ones the lone
-      -- settlement still sends one by one (claimReservation, append_audit).
+      -- arrays, with plans cached per connection. A lone settlement uses them too, with arrays of one.
 
       -- Claims held reservations in the order given (the caller sorts the ids: one lock order for
       -- every group), answering a row for each one claimed; one no longer held is skipped.
