@@ -55,6 +55,21 @@ describe('sqlite group commit', () => {
     expect(rows(other)).toEqual(['a', 'c']);
   });
 
+  it('when a unit throws after writing, every other unit of the group still counts exactly once', async () => {
+    db.exec('CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0)');
+    const add = () => db.prepare('UPDATE counter SET n = n + 1').run().changes;
+    const results = await Promise.allSettled([
+      group.run(add),
+      group.run(() => {
+        add();
+        throw new Error('refused after writing');
+      }),
+      group.run(add),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((other.prepare('SELECT n FROM counter').get() as { n: number }).n).toBe(2);
+  });
+
   it('resolves nothing before the commit is durable, and fails every unit when the group cannot commit', async () => {
     // another connection holds the write lock: BEGIN IMMEDIATE fails (busy) and no unit may succeed
     db.pragma('busy_timeout = 0');
