@@ -270,13 +270,22 @@ describe('classification of single requests', () => {
   });
 
   it('refuses a parameter name other parsers may read as a money parameter', async () => {
-    for (const trick of ['balance]=-500000', '[balance]=-500000', ']balance=-500000', 'a[b]balance=-500000', 'email=x;balance=-500000', '%20balance=-500000']) {
+    const tricks = ['balance]=-500000', '[balance]=-500000', ']balance=-500000', 'a[b]balance=-500000', 'email=x;balance=-500000', '%20balance=-500000'];
+    // a space spelled "+", an encoded bracket, a malformed escape: each decoded (or not) before the check
+    tricks.push('+balance=-500000', 'balance%5D=-500000', 'bal%zzance=-500000', 'balance%5=-500000');
+    for (const trick of tricks) {
       for (const request of [requestFor('POST /v1/customers/{customer}', trick), requestFor('POST /v1/customers/{customer}', '', trick)]) {
         const pricing = await price(request);
         expect(pricing.kind, trick).toBe('refused');
         expect(pricing.kind === 'refused' && pricing.refusal.code).toBe('keyleash_ambiguous_request');
       }
     }
+  });
+
+  it('reads + and %XX in parameter names, and refuses a body that is not UTF-8', async () => {
+    expect((await price(requestFor('POST /v1/customers/{customer}', 'metadata%5Border%2Bid%5D=7&description=a+b'))).kind).toBe('free');
+    const invalid = await price({ ...requestFor('POST /v1/customers/{customer}', ''), body: Buffer.from([0x65, 0x6d, 0x61, 0x69, 0x6c, 0x3d, 0xc3, 0x28]) });
+    expect(invalid.kind === 'refused' && invalid.refusal.message).toContain('not valid UTF-8');
   });
 
   it('refuses more parameters than are read rather than dropping the rest unseen', async () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import qs from 'qs';
 import { charsetProblem } from '../form-charset.ts';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -22,9 +23,8 @@ export function parseStripeForm(headers: IncomingHttpHeaders, body: Buffer): For
   }
   const charset = charsetProblem(parameters);
   if (charset !== undefined) return { ok: false, reason: charset };
-  const text = body.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(body)) return { ok: false, reason: 'the form body is not valid UTF-8' };
-  return parseForm(text);
+  if (!isUtf8(body)) return { ok: false, reason: 'the form body is not valid UTF-8' };
+  return parseForm(body.toString('utf8'));
 }
 
 // Past a limit qs would silently drop or reshape parameters (a 2,001st `amount` unseen); it throws instead.
@@ -40,12 +40,16 @@ const CANONICAL_KEY = /^[^[\]\s\x00-\x1f\x7f]+(\[[^[\]]*\])*$/;
 function nonCanonicalKey(text: string): string | undefined {
   for (const pair of text.split('&')) {
     if (pair === '') continue;
-    const rawKey = pair.split('=', 1)[0]!.replaceAll('+', ' ');
-    let key: string;
-    try {
-      key = decodeURIComponent(rawKey);
-    } catch {
-      return rawKey;
+    const end = pair.indexOf('=');
+    const rawKey = (end === -1 ? pair : pair.slice(0, end)).replaceAll('+', ' ');
+    let key = rawKey;
+    // without a "%" there is nothing to decode (decoding was 3/4 of this check's time)
+    if (rawKey.includes('%')) {
+      try {
+        key = decodeURIComponent(rawKey);
+      } catch {
+        return rawKey;
+      }
     }
     if (!CANONICAL_KEY.test(key)) return key;
   }
