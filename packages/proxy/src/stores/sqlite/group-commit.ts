@@ -31,7 +31,7 @@ interface Pending {
  * Each unit is still atomic: when one throws, the whole group is rolled back and every unit runs
  * again alone (`rollBackAndRunAlone`), which is rare (a settlement of a reservation already
  * ended, a full disk). So a unit must do nothing outside the database that it cannot do twice.
- * This replaced a SAVEPOINT per unit, which cost 6 of 41 us of store CPU per admit + settle pair
+ * This replaced a SAVEPOINT per unit, which cost 8 of 44 us of store CPU per admit + settle pair
  * in groups of 16.
  *
  * A unit nobody waits on before answering (a settlement: its request was answered already) can
