@@ -133,7 +133,7 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/keyleash-bench.XXXXXX")
 if [ -n "${BENCH_OUT:-}" ]; then OUT=$BENCH_OUT; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd); else OUT=$TMP/out; mkdir -p "$OUT"; fi
 STORE=${BENCH_STORE:-sqlite:$TMP/bench.db}
-PG=0; PG_ADMIN_URL=; PG_SCHEMA=; PG_STARTED=0; PG_APP=keyleash_bench_$$
+PG=0; PG_ADMIN_URL=; PG_SCHEMA=; PG_STARTED=0
 case "$STORE" in
   postgres://*|postgresql://*)
     PG=1
@@ -142,7 +142,6 @@ case "$STORE" in
       PG_SCHEMA=keyleash_bench_$$_$RANDOM
       if [[ "$STORE" == *\?* ]]; then STORE="$STORE&schema=$PG_SCHEMA"; else STORE="$STORE?schema=$PG_SCHEMA"; fi
     fi
-    if [[ "$STORE" == *\?* ]]; then STORE="$STORE&application_name=$PG_APP"; else STORE="$STORE?application_name=$PG_APP"; fi
     ;;
 esac
 
@@ -278,7 +277,7 @@ fi
 # backends" where keyleash alone used ~150). The harness counts a postmaster's live children and,
 # through its reaped-children times, those that exited during a run.
 if [ "$PG" = 1 ] && [ "${BENCH_PG_CPU:-1}" = 1 ]; then
-  POSTMASTER=$(node "$REPO/bench/lib/pg-admin.mjs" postmaster "$PG_ADMIN_URL" -) || die "could not ask PostgreSQL for its server process"
+  POSTMASTER=$(node "$REPO/bench/lib/pg-admin.mjs" postmaster "$PG_ADMIN_URL") || die "could not ask PostgreSQL for its server process"
   if [ -n "$POSTMASTER" ] && [ -r "/proc/$POSTMASTER/stat" ]; then
     echo "bench: counting the PostgreSQL server (postmaster $POSTMASTER and its processes) as proxy CPU; nothing else should use it meanwhile"
     CPU_PIDS="$CPU_PIDS,$POSTMASTER"

@@ -1,13 +1,13 @@
 // PostgreSQL helpers for bench/run.sh (uses the repo's `pg`).
-//   node pg-admin.mjs postmaster URL -        -> the pid of the server's postmaster, when it runs on this machine
+//   node pg-admin.mjs postmaster URL          -> the pid of the server's postmaster, when it runs on this machine
 //   node pg-admin.mjs drop-schema URL SCHEMA  -> DROP SCHEMA … CASCADE (the bench's own scratch schema)
 // URL is a plain libpq URL (without keyleash's own ?schema= / ?pool_max= parameters).
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
 const [command, url, name] = process.argv.slice(2);
-if (!command || !url || !name) {
-  console.error('usage: node pg-admin.mjs postmaster|drop-schema URL NAME');
+if (!url || !(command === 'postmaster' || (command === 'drop-schema' && name))) {
+  console.error('usage: node pg-admin.mjs postmaster URL | drop-schema URL SCHEMA');
   process.exit(2);
 }
 const client = new pg.Client({ connectionString: url, application_name: 'keyleash_bench_admin' });
@@ -26,8 +26,6 @@ try {
   } else if (command === 'drop-schema') {
     if (!/^keyleash_bench_[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to drop ${name}: not a bench schema`);
     await client.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
-  } else {
-    throw new Error(`unknown command ${command}`);
   }
 } finally {
   await client.end();
